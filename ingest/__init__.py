@@ -1,0 +1,3 @@
+"""Census warehouse ingest: images -> models -> DuckDB ``raw.*`` tables."""
+
+__version__ = "0.1.0"

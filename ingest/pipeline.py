@@ -1,0 +1,217 @@
+"""The streaming pass: a reader lists work, decode workers decode each image once and run
+every stage's CPU preparation, the main process runs the batched networks, and one writer
+lands rows in DuckDB in large transactions. Memory is bounded by ``max_inflight``."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .decode import Decoded, decode_path
+from .ids import image_id
+from .layouts import ImageRef
+from .models import Model
+from .warehouse import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    ref: ImageRef
+    image_id: str
+    stages: tuple[int, ...]  # indices into the model list still to run on this image
+
+
+@dataclass(slots=True)
+class Prepared:
+    item: WorkItem
+    decoded: Decoded  # rgb dropped before it crosses back to the main process
+    inputs: dict[int, Any] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Stats:
+    seen: int = 0
+    ok: int = 0
+    errors: int = 0
+    faces: int = 0
+    faces_kept: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, key: str, seconds: float) -> None:
+        self.stage_seconds[key] = self.stage_seconds.get(key, 0.0) + seconds
+
+
+def shard_of(image_key: str, count: int) -> int:
+    """0-based shard of an image: a deterministic partition by image_id."""
+    return int(image_key[:8], 16) % count
+
+
+def prepare_item(root: Path, models: list[Model], item: WorkItem, max_side: int | None) -> Prepared:
+    started = time.perf_counter()
+    decoded = decode_path(root / item.ref.rel_path, max_side)
+    result = Prepared(item, decoded)
+    result.seconds["decode"] = time.perf_counter() - started
+    if decoded.error is None:
+        for index in item.stages:
+            model = models[index]
+            t0 = time.perf_counter()
+            try:
+                result.inputs[index] = model.prepare(decoded)
+            except Exception as error:  # noqa: BLE001 - one bad image never stops a run
+                result.errors[index] = f"{model.stage} preparation failed: {error}"
+            result.seconds[f"{model.stage}.prepare"] = time.perf_counter() - t0
+    decoded.rgb = None
+    return result
+
+
+# -- worker process state ---------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None) -> None:
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER.update(root=Path(root), models=factory(), max_side=max_side)
+
+
+def _work_chunk(items: list[WorkItem]) -> list[Prepared]:
+    return [
+        prepare_item(_WORKER["root"], _WORKER["models"], item, _WORKER["max_side"]) for item in items
+    ]
+
+
+def prepared_stream(
+    root: Path,
+    models: list[Model],
+    factory: Callable[[], list[Model]],
+    items: list[WorkItem],
+    *,
+    workers: int,
+    max_side: int | None,
+    chunk: int = 8,
+    max_inflight: int = 32,
+) -> Iterator[Prepared]:
+    """Prepared images in work-list order; at most ``max_inflight`` chunks in flight."""
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    if workers <= 0:
+        for piece in chunks:
+            for item in piece:
+                yield prepare_item(root, models, item, max_side)
+        return
+    context = mp.get_context("spawn")
+    with context.Pool(workers, _init_worker, (str(root), factory, max_side)) as pool:
+        pending: deque = deque()
+        iterator = iter(chunks)
+        for piece in iterator:
+            pending.append(pool.apply_async(_work_chunk, (piece,)))
+            if len(pending) >= max_inflight:
+                break
+        while pending:
+            results = pending.popleft().get()
+            nxt = next(iterator, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_work_chunk, (nxt,)))
+            yield from results
+
+
+def infer_batch(
+    models: list[Model], run_ids: list[str], dataset: str, prepared: list[Prepared],
+    stats: Stats, face_min_score: float,
+) -> Batch:
+    """Run every model on its share of the batch and turn results into raw rows."""
+    batch = Batch()
+    outcomes: dict[tuple[int, int], Any] = {}
+    for index, model in enumerate(models):
+        members = [(pos, p) for pos, p in enumerate(prepared) if index in p.inputs]
+        if not members:
+            continue
+        t0 = time.perf_counter()
+        for pos, value in _infer_isolated(model, index, members):
+            outcomes[(pos, index)] = value
+        stats.add_time(f"{model.stage}.infer", time.perf_counter() - t0)
+    for pos, item in enumerate(prepared):
+        for key, seconds in item.seconds.items():
+            stats.add_time(key, seconds)
+        _rows_for(batch, models, run_ids, dataset, pos, item, outcomes, stats, face_min_score)
+    return batch
+
+
+def _infer_isolated(
+    model: Model, index: int, members: list[tuple[int, Prepared]]
+) -> list[tuple[int, Any]]:
+    """Batched inference; if the batch fails, retry one by one so only bad images error."""
+    try:
+        values = model.infer([p.inputs[index] for _, p in members])
+        return [(pos, value) for (pos, _), value in zip(members, values, strict=True)]
+    except Exception:  # noqa: BLE001
+        out: list[tuple[int, Any]] = []
+        for pos, p in members:
+            try:
+                out.append((pos, model.infer([p.inputs[index]])[0]))
+            except Exception as error:  # noqa: BLE001
+                out.append((pos, error))
+        return out
+
+
+def _rows_for(batch, models, run_ids, dataset, pos, item: Prepared, outcomes, stats, min_score):
+    ref, decoded = item.item.ref, item.decoded
+    stats.seen += 1
+    batch.images.append({
+        "image_id": item.item.image_id, "dataset": dataset, "split": ref.split, "wnid": ref.wnid,
+        "rel_path": ref.rel_path, "file_bytes": decoded.file_bytes, "sha256": decoded.sha256,
+        "width": decoded.width, "height": decoded.height, "decode_error": decoded.error,
+    })
+    any_error = decoded.error is not None
+    for index in item.item.stages:
+        run_id = run_ids[index]
+        error = decoded.error or item.errors.get(index)
+        value = outcomes.get((pos, index)) if error is None else None
+        if error is None and isinstance(value, Exception):
+            error = f"{models[index].stage} inference failed: {value}"
+        if error is not None:
+            any_error = True
+            batch.image_runs.append({"run_id": run_id, "image_id": item.item.image_id,
+                                     "status": "error", "error": error})
+            continue
+        batch.image_runs.append({"run_id": run_id, "image_id": item.item.image_id,
+                                 "status": "ok", "error": None})
+        _result_rows(batch, models[index].stage, run_id, item.item.image_id, value, stats, min_score)
+    if any_error:
+        stats.errors += 1
+    else:
+        stats.ok += 1
+
+
+def _result_rows(batch: Batch, stage: str, run_id: str, key: str, value, stats: Stats,
+                 min_score: float) -> None:
+    if stage == "faces":
+        for face in value:
+            batch.faces.append({"run_id": run_id, "image_id": key, **face})
+            stats.faces += 1
+            stats.faces_kept += face["det_score"] >= min_score
+    elif stage == "nsfw":
+        batch.nsfw.append({"run_id": run_id, "image_id": key, **value})
+    elif stage == "classify":
+        for row in value:
+            batch.predictions.append({"run_id": run_id, "image_id": key, **row})
+
+
+def work_items(refs: list[ImageRef], dataset: str, models: list[Model],
+               done: list[set[str]], shard: tuple[int, int] | None) -> list[WorkItem]:
+    items = []
+    for ref in refs:
+        key = image_id(dataset, ref.rel_path)
+        if shard is not None and shard_of(key, shard[1]) != shard[0]:
+            continue
+        stages = tuple(i for i in range(len(models)) if key not in done[i])
+        if stages:
+            items.append(WorkItem(ref, key, stages))
+    return items

@@ -1,0 +1,167 @@
+"""``ingest run``: ties reader, workers, models and writer together, with provenance."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CensusError
+from .layouts import list_images
+from .models.runtime import resolve_device
+from .pipeline import Stats, infer_batch, prepared_stream, work_items
+from .profiles import build_models
+from .warehouse import connect, done_image_ids, finish_run, init_schema, start_run, write_batch
+
+
+@dataclass
+class RunOptions:
+    dataset_root: Path
+    dataset: str | None = None
+    profile: str = "default"
+    device: str = "auto"
+    stages: list[str] | None = None
+    layout: str = "auto"
+    manifest: Path | None = None
+    shard: tuple[int, int] | None = None
+    workers: int | None = None
+    batch_size: int = 32
+    commit_every: int = 512
+    retry_errors: bool = False
+    limit: int | None = None
+    models_dir: Path | None = None
+    face_min_score: float = 0.9
+    db: Path | None = None
+
+
+@dataclass
+class RunSummary:
+    dataset: str
+    listed: int
+    todo: int
+    skipped: int
+    stats: Stats
+    seconds: float
+    run_ids: dict[str, str]
+    device: str
+
+    @property
+    def images_per_s(self) -> float:
+        return self.stats.seen / self.seconds if self.seconds > 0 else 0.0
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``k/n`` with 1 <= k <= n, returned 0-based as (k-1, n)."""
+    if not text:
+        return None
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise CensusError(f"--shard {text!r} is not of the form k/n, e.g. 1/4.") from None
+    if n < 1 or not 1 <= k <= n:
+        raise CensusError(f"--shard {text!r} needs 1 <= k <= n, e.g. 1/4 ... 4/4.")
+    return (k - 1, n)
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 2))
+
+
+def run_dataset(
+    options: RunOptions,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[Stats], None] | None = None,
+) -> RunSummary:
+    root = options.dataset_root
+    dataset = options.dataset or root.resolve().name
+    device = resolve_device(options.device)
+    make = functools.partial(
+        build_models, options.profile, device=device, stages=options.stages,
+        models_dir=options.models_dir,
+    )
+    models = make()
+    for model in models:
+        model.check()
+    refs = list_images(root, options.layout, options.manifest)
+    for model in models:
+        model.load()  # a model that cannot load stops here, before any row lands
+
+    con = connect(options.db)
+    try:
+        init_schema(con)
+        done = [
+            done_image_ids(con, m.annotator, dataset, retry_errors=options.retry_errors)
+            for m in models
+        ]
+        items = work_items(refs, dataset, models, done, options.shard)
+        if options.limit is not None:
+            items = items[: options.limit]
+        if on_start:
+            on_start(len(items))
+        stats = Stats()
+        run_ids: dict[str, str] = {}
+        started = time.perf_counter()
+        if items:
+            run_ids = _start_runs(con, models, dataset, device, options)
+            ids = [run_ids[m.annotator] for m in models]
+            status = "failed"
+            try:
+                _stream(options, root, models, make, items, ids, dataset, con, stats, on_progress)
+                status = "complete"
+            finally:
+                for run_id in ids:
+                    finish_run(con, run_id, status)
+        seconds = time.perf_counter() - started
+    finally:
+        con.close()
+    return RunSummary(dataset, len(refs), len(items), len(refs) - len(items), stats, seconds,
+                      run_ids, device)
+
+
+def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
+    run_ids = {}
+    for model in models:
+        params = {**model.params(), "profile": options.profile,
+                  "shard": list(options.shard) if options.shard else None,
+                  "dataset_root": str(options.dataset_root.resolve())}
+        run_ids[model.annotator] = start_run(
+            con, stage=model.stage, annotator=model.annotator, dataset=dataset,
+            model_digest=model.digest(), params=params, device=device,
+        )
+    return run_ids
+
+
+def _stream(options, root, models, make, items, ids, dataset, con, stats, on_progress) -> None:
+    max_side = _max_side(models)
+    workers = options.workers if options.workers is not None else default_workers()
+    pending = []
+    buffered = None
+    from .warehouse import Batch
+
+    buffered = Batch()
+    stream = prepared_stream(root, models, make, items, workers=workers, max_side=max_side)
+    for prepared in stream:
+        pending.append(prepared)
+        if len(pending) >= options.batch_size:
+            buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
+            pending = []
+            if on_progress:
+                on_progress(stats)
+        if len(buffered) >= options.commit_every:
+            write_batch(con, buffered)
+            buffered = Batch()
+    if pending:
+        buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
+    write_batch(con, buffered)
+    if on_progress:
+        on_progress(stats)
+
+
+def _max_side(models) -> int | None:
+    sides = [m.wanted_side for m in models]
+    if not sides or any(s is None for s in sides):
+        return None
+    return max(sides)
