@@ -81,11 +81,11 @@ def run(
     dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
     profile: Annotated[str, typer.Option(help="Model profile: see `ingest models`.")] = "default",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    stages: Annotated[str | None, typer.Option(help="Comma list of stages to run: faces,nsfw,classify (default all).")] = None,
+    stages: Annotated[str | None, typer.Option(help="Stages to run, e.g. faces,nsfw (default: all).")] = None,
     layout: Annotated[str, typer.Option(help="auto, ilsvrc, folders or manifest.")] = "auto",
     manifest: Annotated[Path | None, typer.Option(help="CSV/Parquet with rel_path, split, label.")] = None,
     shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Decode worker processes (0 = in-process); default: CPU count.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Decode processes (0 = in-process; default: CPUs).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
     retry_errors: Annotated[bool, typer.Option(help="Retry images that failed before (default: skip them).")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many images (for a quick look).")] = None,
@@ -207,7 +207,7 @@ def import_rows(
     kind: Annotated[str, typer.Option(help="faces, nsfw or predictions.")],
     annotator: Annotated[str, typer.Option(help="Name of the model that made the rows, e.g. dex/2019.")],
     dataset: Annotated[str, typer.Option(help="Dataset the rows belong to (its images must be in raw.images).")],
-    covers_dataset: Annotated[bool, typer.Option(help="Mark every image of the dataset as processed (images absent from a faces file had no face).")] = False,
+    covers_dataset: Annotated[bool, typer.Option(help="All dataset images were processed.")] = False,
     db: DbOption = None,
 ) -> None:
     """Land rows made elsewhere as one complete run of a named annotator.
@@ -234,6 +234,15 @@ def merge(
 
     counts = merge_warehouse(other, db)
     out.print("Merged: " + ", ".join(f"raw.{k} +{v:,}" for k, v in counts.items()))
+
+
+@app.command()
+@_guard
+def summary(db: DbOption = None) -> None:
+    """Print a short census summary: raw row counts, per-annotator coverage, top classes."""
+    from .summary import print_summary
+
+    print_summary(out, db)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,47 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both set up first
+# and are safe to run again.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+DEMO_DATA := demo_data/ilsvrc_demo
+DEMO_DB ?= warehouse/census.duckdb
+TEST_DB := warehouse/test.duckdb
+DBT := $(BIN)/dbt
+DBT_FLAGS := --profiles-dir . --project-dir .
+
+.PHONY: setup demo test lint pytest dbt-test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/ingest demo $(DEMO_DATA)
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo
+	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary
+
+lint: setup
+	$(BIN)/ruff check ingest tests
+	$(BIN)/sqlfluff lint models analyses tests/dbt
+
+pytest: setup
+	$(BIN)/pytest
+
+# dbt build (models + tests) on a test warehouse filled by real models on the demo photos.
+dbt-test: setup
+	rm -f $(TEST_DB) $(TEST_DB).wal
+	$(BIN)/ingest demo $(DEMO_DATA)
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json
+	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary
+
+test: lint pytest dbt-test
+
+clean:
+	rm -rf $(VENV) target logs demo_data warehouse/*.duckdb warehouse/*.duckdb.wal
