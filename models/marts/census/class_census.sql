@@ -1,40 +1,99 @@
--- Placeholder-free minimal census (the census issue replaces it with the full mart).
-with latest as (
+-- Class-level census (Appendix B.1 of the 2020 paper), one row per face annotator,
+-- class and split the annotator processed, zero-face classes included.
+with class_images as (
     select
         annotator,
-        image_id,
-        run_id,
-        row_number() over (
-            partition by annotator, image_id order by run_started_at desc, run_id desc
-        ) as recency
-    from {{ ref('stg_image_runs') }}
-    where stage = 'faces' and status = 'ok'
+        wnid,
+        split,
+        n_images
+    from {{ ref('int_class_images') }}
 ),
 
 kept_faces as (
     select
-        latest.annotator,
-        faces.image_id,
-        faces.age,
-        faces.gender_score
-    from latest
-    inner join {{ ref('stg_faces') }} as faces
-        on latest.run_id = faces.run_id and latest.image_id = faces.image_id
-    where latest.recency = 1 and faces.det_score >= {{ var('face_min_score') }}
+        annotator,
+        wnid,
+        split,
+        image_id,
+        age,
+        gender_score,
+        gender
+    from {{ ref('int_kept_faces') }}
+),
+
+face_stats as (
+    select
+        kept_faces.annotator,
+        kept_faces.wnid,
+        kept_faces.split,
+        count(distinct kept_faces.image_id) as n_images_with_faces,
+        count(*) as n_faces,
+        avg(kept_faces.age) as mean_age,
+        stddev_samp(kept_faces.age) as std_age,
+        avg(kept_faces.gender_score) as mean_gender,
+        count(*) filter (where kept_faces.gender = 'female') as n_women,
+        count(*) filter (where kept_faces.gender = 'male') as n_men,
+        avg(kept_faces.age) filter (where kept_faces.gender = 'female') as mean_age_women,
+        stddev_samp(kept_faces.age) filter (where kept_faces.gender = 'female') as std_age_women,
+        avg(kept_faces.age) filter (where kept_faces.gender = 'male') as mean_age_men,
+        stddev_samp(kept_faces.age) filter (where kept_faces.gender = 'male') as std_age_men,
+        min(kept_faces.age) as min_age,
+        max(kept_faces.age) as max_age
+    from kept_faces
+    group by kept_faces.annotator, kept_faces.wnid, kept_faces.split
+),
+
+-- Central moments around the class mean (numerically stable, as scipy.stats.skew).
+gender_moments as (
+    select
+        kept_faces.annotator,
+        kept_faces.wnid,
+        kept_faces.split,
+        avg(power(kept_faces.gender_score - face_stats.mean_gender, 2)) as m2,
+        avg(power(kept_faces.gender_score - face_stats.mean_gender, 3)) as m3
+    from kept_faces
+    inner join face_stats
+        on
+            kept_faces.annotator = face_stats.annotator
+            and kept_faces.wnid = face_stats.wnid
+            and kept_faces.split = face_stats.split
+    where kept_faces.gender_score is not null
+    group by kept_faces.annotator, kept_faces.wnid, kept_faces.split
 )
 
 select
-    latest.annotator,
-    images.wnid,
-    images.split,
-    count(distinct latest.image_id) as n_images,
-    count(distinct kept_faces.image_id) as n_images_with_faces,
-    count(kept_faces.image_id) as n_faces,
-    avg(kept_faces.age) as mean_age,
-    avg(kept_faces.gender_score) as mean_gender
-from latest
-inner join {{ ref('stg_images') }} as images on latest.image_id = images.image_id
-left join kept_faces
-    on latest.annotator = kept_faces.annotator and latest.image_id = kept_faces.image_id
-where latest.recency = 1
-group by latest.annotator, images.wnid, images.split
+    class_images.annotator,
+    class_images.wnid,
+    class_images.split,
+    class_images.n_images,
+    coalesce(face_stats.n_images_with_faces, 0) as n_images_with_faces,
+    coalesce(face_stats.n_faces, 0) as n_faces,
+    coalesce(face_stats.n_images_with_faces, 0) / class_images.n_images as eta,
+    face_stats.mean_age,
+    face_stats.std_age,
+    -- Population skewness; NULL without faces or where the variance is (numerically) zero,
+    -- with the same zero test as scipy.stats.skew.
+    case
+        when gender_moments.m2 <= power(1e-15 * face_stats.mean_gender, 2) then null
+        else gender_moments.m3 / power(gender_moments.m2, 1.5)
+    end as gender_skewness,
+    face_stats.mean_gender,
+    coalesce(face_stats.n_women, 0) as n_women,
+    coalesce(face_stats.n_men, 0) as n_men,
+    face_stats.mean_age_women,
+    face_stats.std_age_women,
+    face_stats.mean_age_men,
+    face_stats.std_age_men,
+    face_stats.min_age,
+    face_stats.max_age
+from class_images
+left join face_stats
+    on
+        class_images.annotator = face_stats.annotator
+        and class_images.wnid = face_stats.wnid
+        and class_images.split = face_stats.split
+left join gender_moments
+    on
+        class_images.annotator = gender_moments.annotator
+        and class_images.wnid = gender_moments.wnid
+        and class_images.split = gender_moments.split

@@ -1,0 +1,22 @@
+-- Faces of the winning face run of each image, kept when det_score >= var face_min_score.
+select
+    results.annotator,
+    results.run_id,
+    results.image_id,
+    faces.face_idx,
+    results.dataset,
+    results.split,
+    results.wnid,
+    faces.det_score,
+    faces.age,
+    faces.gender_score,
+    case
+        when faces.gender_score < 0.5 then 'female'
+        when faces.gender_score >= 0.5 then 'male'
+    end as gender
+from {{ ref('int_image_results') }} as results
+inner join {{ ref('stg_faces') }} as faces
+    on results.run_id = faces.run_id and results.image_id = faces.image_id
+where
+    results.stage = 'faces'
+    and faces.det_score >= {{ var('face_min_score') }}

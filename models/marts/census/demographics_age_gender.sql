@@ -1,0 +1,57 @@
+-- Age bucket x gender of the kept faces per face annotator (2019 paper, Table 2), every
+-- bucket and gender listed (zero counts included) for annotators with classifiable faces.
+with classified as (
+    select
+        annotator,
+        gender,
+        case
+            when floor(age) < 15 then '0-14'
+            when floor(age) < 30 then '15-29'
+            when floor(age) < 45 then '30-44'
+            when floor(age) < 60 then '45-59'
+            else '60+'
+        end as age_bucket
+    from {{ ref('int_kept_faces') }}
+    where age is not null and gender is not null
+),
+
+annotators as (
+    select
+        annotator,
+        count(*) as n_classified
+    from classified
+    group by annotator
+),
+
+buckets as (
+    select unnest(['0-14', '15-29', '30-44', '45-59', '60+']) as age_bucket
+),
+
+genders as (
+    select unnest(['female', 'male']) as gender
+),
+
+counts as (
+    select
+        annotator,
+        age_bucket,
+        gender,
+        count(*) as n_faces
+    from classified
+    group by annotator, age_bucket, gender
+)
+
+select
+    annotators.annotator,
+    buckets.age_bucket,
+    genders.gender,
+    coalesce(counts.n_faces, 0) as n_faces,
+    100 * coalesce(counts.n_faces, 0) / annotators.n_classified as pct_of_faces
+from annotators
+cross join buckets
+cross join genders
+left join counts
+    on
+        annotators.annotator = counts.annotator
+        and buckets.age_bucket = counts.age_bucket
+        and genders.gender = counts.gender

@@ -1,0 +1,30 @@
+"""Shared fixtures: real sample photos from installed packages and small datasets built from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from photos import build_small_ilsvrc
+
+from ingest.demo import source_path
+
+
+@pytest.fixture(scope="session")
+def t1_path() -> Path:
+    """insightface's sample photo with six faces."""
+    path = source_path("insightface", "images/t1.jpg")
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture()
+def small_ilsvrc(tmp_path: Path) -> Path:
+    return build_small_ilsvrc(tmp_path / "ilsvrc")
+
+
+@pytest.fixture()
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "census.duckdb"
+    monkeypatch.setenv("CENSUS_DB", str(path))
+    return path

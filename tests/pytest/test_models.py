@@ -1,0 +1,98 @@
+"""The default profile's real bundled models on real photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from photos import imagenet_size
+from PIL import Image
+
+from ingest.decode import decode_path
+from ingest.models import REGISTRY
+from ingest.models.faces_dlib import det_score_of
+
+
+@pytest.fixture(scope="module")
+def faces_model():
+    model = REGISTRY["dlib/age-and-gender-v1"](device="cpu")
+    model.load()
+    return model
+
+
+def kept(faces, threshold=0.9):
+    return [f for f in faces if f["det_score"] >= threshold]
+
+
+def run_faces(model, path, max_side=None):
+    decoded = decode_path(path, max_side)
+    return model.infer([model.prepare(decoded)])[0]
+
+
+def test_t1_has_six_faces_at_full_size(faces_model, t1_path):
+    faces = kept(run_faces(faces_model, t1_path))
+    assert len(faces) == 6
+    width = Image.open(t1_path).width
+    for face in faces:
+        assert 0 <= face["x1"] < face["x2"] <= width
+        assert 1 <= face["age"] <= 80
+        assert 0 <= face["gender_score"] <= 1
+
+
+def test_t1_has_six_faces_at_500_px_wide(faces_model, t1_path, tmp_path):
+    small = tmp_path / "t1_500.jpg"
+    imagenet_size(t1_path, 500).save(small, quality=95)
+    faces = kept(run_faces(faces_model, small))
+    assert len(faces) == 6
+    # boxes are in the pixels of the file we gave, faces ~40 px wide at this size
+    assert all(30 <= f["x2"] - f["x1"] <= 70 for f in faces)
+
+
+def test_boxes_map_back_to_original_pixels_when_decoded_small(faces_model, t1_path):
+    full = kept(run_faces(faces_model, t1_path))
+    drafted = kept(run_faces(faces_model, t1_path, max_side=640))
+    assert len(drafted) == len(full) == 6
+    assert max(f["x2"] for f in drafted) > 640  # scaled back to the 1280-px original
+
+
+def test_no_face_in_a_cat(faces_model):
+    from ingest.demo import source_path
+
+    assert kept(run_faces(faces_model, source_path("skimage", "coffee.png"))) == []
+
+
+def test_det_score_mapping_is_monotone_and_bounded():
+    margins = np.linspace(-5, 5, 101)
+    scores = [det_score_of(m) for m in margins]
+    assert all(0 <= s <= 1 for s in scores)
+    assert all(a < b for a, b in zip(scores, scores[1:], strict=False))
+    assert det_score_of(0.0) == pytest.approx(0.9)
+
+
+def test_nsfw_scores_are_probabilities():
+    from ingest.demo import source_path
+
+    model = REGISTRY["yahoo/open_nsfw"](device="cpu")
+    images = [decode_path(source_path("skimage", n), 256) for n in ("coffee.png", "chelsea.png")]
+    results = model.infer([model.prepare(i) for i in images])
+    for result in results:
+        assert 0 <= result["nsfw_score"] <= 0.2  # coffee and a cat are safe
+
+
+def test_classifier_recognises_espresso():
+    from ingest.demo import source_path
+
+    model = REGISTRY["torch/efficientnet-lite0"](device="cpu")
+    image = decode_path(source_path("skimage", "coffee.png"), 512)
+    (top5,) = model.infer([model.prepare(image)])
+    assert [r["rank"] for r in top5] == [1, 2, 3, 4, 5]
+    assert top5[0]["wnid"] == "n07920052" and top5[0]["class_index"] == 967
+    probs = [r["prob"] for r in top5]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+
+def test_weight_digests_are_sha256_of_files():
+    import hashlib
+
+    model = REGISTRY["yahoo/open_nsfw"](device="cpu")
+    path = model.weight_files()[0].path
+    assert model.digest() == hashlib.sha256(path.read_bytes()).hexdigest()
