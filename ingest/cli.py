@@ -42,7 +42,7 @@ DbOption = Annotated[
 
 
 def fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(2)
 
 
@@ -87,6 +87,7 @@ def run(
     shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
     workers: Annotated[int | None, typer.Option(help="Decode processes (0 = in-process; default: CPUs).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
+    commit_every: Annotated[int, typer.Option(min=1, help="Images per write transaction.")] = 512,
     retry_errors: Annotated[bool, typer.Option(help="Retry images that failed before (default: skip them).")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many images (for a quick look).")] = None,
     models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
@@ -110,7 +111,7 @@ def run(
     options = RunOptions(
         dataset_root=dataset_root, dataset=dataset, profile=profile, device=device,
         stages=parse_stages(stages), layout=layout, manifest=manifest, shard=parse_shard(shard),
-        workers=workers, batch_size=batch_size, retry_errors=retry_errors, limit=limit,
+        workers=workers, batch_size=batch_size, commit_every=commit_every, retry_errors=retry_errors, limit=limit,
         models_dir=models_dir or env_models_dir(), db=db,
     )
     progress = Progress(
@@ -251,3 +252,7 @@ def main() -> None:  # pragma: no cover
     except KeyboardInterrupt:
         console.print("interrupted: finished images are saved; rerun the same command to resume")
         sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

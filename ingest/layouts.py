@@ -33,9 +33,14 @@ LAYOUTS = ("auto", "ilsvrc", "folders", "manifest")
 class ImageRef:
     """One image to process: where it is relative to the dataset root and what it is labelled."""
 
-    rel_path: str
+    rel_path: str  # as the file system names it (may hold undecodable bytes, escaped)
     split: str
     wnid: str
+
+    @property
+    def stored_path(self) -> str:
+        """rel_path as valid UTF-8 text: undecodable bytes become \\xNN escapes."""
+        return self.rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def is_image(name: str) -> bool:

@@ -166,7 +166,7 @@ def _rows_for(batch, models, run_ids, dataset, pos, item: Prepared, outcomes, st
     stats.seen += 1
     batch.images.append({
         "image_id": item.item.image_id, "dataset": dataset, "split": ref.split, "wnid": ref.wnid,
-        "rel_path": ref.rel_path, "file_bytes": decoded.file_bytes, "sha256": decoded.sha256,
+        "rel_path": ref.stored_path, "file_bytes": decoded.file_bytes, "sha256": decoded.sha256,
         "width": decoded.width, "height": decoded.height, "decode_error": decoded.error,
     })
     any_error = decoded.error is not None
@@ -208,7 +208,7 @@ def work_items(refs: list[ImageRef], dataset: str, models: list[Model],
                done: list[set[str]], shard: tuple[int, int] | None) -> list[WorkItem]:
     items = []
     for ref in refs:
-        key = image_id(dataset, ref.rel_path)
+        key = image_id(dataset, ref.stored_path)
         if shard is not None and shard_of(key, shard[1]) != shard[0]:
             continue
         stages = tuple(i for i in range(len(models)) if key not in done[i])

@@ -1,0 +1,50 @@
+-- Appendix B.6 of the 2020 paper: human delta = persons in train / persons in val of a
+-- class (kept faces of the face annotator). NULL where the class has no person in val
+-- (or was not processed in one of the splits); ranked by human delta, ties by wnid.
+with persons as (
+    select
+        annotator,
+        wnid,
+        sum(n_images) filter (where split = 'train') as n_images_train,
+        sum(n_images) filter (where split = 'val') as n_images_val,
+        sum(n_faces) filter (where split = 'train') as persons_train,
+        sum(n_faces) filter (where split = 'val') as persons_val
+    from {{ ref('class_census') }}
+    where split in ('train', 'val')
+    group by annotator, wnid
+),
+
+deltas as (
+    select
+        annotator,
+        wnid,
+        n_images_train,
+        n_images_val,
+        persons_train,
+        persons_val,
+        persons_train / nullif(persons_val, 0) as human_delta
+    from persons
+),
+
+ranked as (
+    select
+        annotator,
+        wnid,
+        row_number() over (partition by annotator order by human_delta desc, wnid asc) as rank_human_delta
+    from deltas
+    where human_delta is not null
+)
+
+select
+    deltas.annotator,
+    deltas.wnid,
+    deltas.n_images_train,
+    deltas.n_images_val,
+    deltas.persons_train,
+    deltas.persons_val,
+    deltas.human_delta,
+    ranked.rank_human_delta,
+    coalesce(ranked.rank_human_delta <= {{ var('human_delta_top_k') }}, false) as is_top_k
+from deltas
+left join ranked
+    on deltas.annotator = ranked.annotator and deltas.wnid = ranked.wnid

@@ -1,0 +1,34 @@
+-- Appendix B.3 / Figure 14a of the 2020 paper: class-wise mean apparent gender of the
+-- persons co-occurring with dogs, per face annotator and AKC group (train split, classes
+-- with at least one kept face).
+with dog_classes as (
+    select
+        census.annotator,
+        census.wnid,
+        groups.akc_group,
+        census.n_faces,
+        census.n_women,
+        census.n_men,
+        census.mean_gender
+    from {{ ref('class_census') }} as census
+    inner join {{ ref('akc_dog_groups') }} as groups
+        on census.wnid = groups.wnid
+    where census.split = 'train' and census.n_faces > 0
+)
+
+select
+    dog_classes.annotator,
+    dog_classes.akc_group,
+    count(*) as n_classes,
+    sum(dog_classes.n_faces) as n_faces,
+    sum(dog_classes.n_women) as n_women,
+    sum(dog_classes.n_men) as n_men,
+    100 * sum(dog_classes.n_women) / nullif(sum(dog_classes.n_women) + sum(dog_classes.n_men), 0)
+        as pct_female,
+    avg(dog_classes.mean_gender) as mean_class_mean_gender,
+    median(dog_classes.mean_gender) as median_class_mean_gender,
+    stddev_samp(dog_classes.mean_gender) as std_class_mean_gender,
+    min(dog_classes.mean_gender) as min_class_mean_gender,
+    max(dog_classes.mean_gender) as max_class_mean_gender
+from dog_classes
+group by dog_classes.annotator, dog_classes.akc_group

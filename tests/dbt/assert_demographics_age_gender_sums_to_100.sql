@@ -1,0 +1,7 @@
+-- Per annotator, pct_of_faces sums to 100 and n_faces to the classified faces.
+select
+    annotator,
+    sum(pct_of_faces) as total_pct
+from {{ ref('demographics_age_gender') }}
+group by annotator
+having abs(sum(pct_of_faces) - 100) > 1e-6

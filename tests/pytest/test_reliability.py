@@ -1,0 +1,156 @@
+"""Crash safety (kill -9 then rerun equals one uninterrupted run), a second writer, bad
+arguments, and the offline guarantee. These run the real CLI in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from photos import build_small_ilsvrc, imagenet_size, noise_jpeg
+from runs import KEYS, table
+
+from ingest.demo import source_path
+
+INGEST = [sys.executable, "-m", "ingest.cli"]
+TABLES = list(KEYS)
+
+
+def cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*INGEST, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = build_small_ilsvrc(tmp_path_factory.mktemp("crash") / "ds")
+    folder = root / "train" / "n01440764"
+    folder.mkdir()
+    photo = source_path("insightface", "images/t1.jpg")
+    for i in range(24):
+        if i % 3 == 0:
+            imagenet_size(photo, 360 + 4 * i).save(folder / f"n01440764_{i}.JPEG", quality=85)
+        else:
+            noise_jpeg(folder / f"n01440764_{i}.JPEG", seed=i)
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference_db(dataset, tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("ref") / "ref.duckdb"
+    done = cli("run", str(dataset), "--dataset", "ds", "--workers", "0", "--db", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+@pytest.mark.parametrize("delay", [0.5, 4.5, 7.0])
+def test_kill_9_then_rerun_equals_uninterrupted(dataset, reference_db, tmp_path, delay):
+    db = tmp_path / "crashed.duckdb"
+    args = [*INGEST, "run", str(dataset), "--dataset", "ds", "--workers", "0", "--batch-size", "4",
+            "--commit-every", "4", "--db", str(db), "--json"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    rerun = cli("run", str(dataset), "--dataset", "ds", "--workers", "0", "--db", str(db), "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    for name in TABLES:
+        pd.testing.assert_frame_equal(table(db, name), table(reference_db, name), check_dtype=False)
+
+
+def test_second_writer_gets_a_clear_message(dataset, tmp_path):
+    db = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); "
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = cli("run", str(dataset), "--workers", "0", "--db", str(db))
+        assert result.returncode == 2
+        assert "in use by another process" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    con = duckdb.connect(str(db))
+    assert con.execute("select count(*) from information_schema.tables where table_schema = 'raw'").fetchone()[0] == 0
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "/no/such/dataset"], "does not exist"),
+        (["run", "{ds}", "--profile", "nope"], "Unknown profile"),
+        (["run", "{ds}", "--shard", "3/2"], "--shard"),
+        (["run", "{ds}", "--shard", "x"], "not of the form k/n"),
+        (["run", "{ds}", "--stages", "faces,colour"], "Unknown stage"),
+        (["run", "{ds}", "--device", "tpu"], "Unknown device"),
+        (["run", "{ds}", "--layout", "zip"], "Unknown layout"),
+        (["run", "{ds}", "--manifest", "{manifest}"], "lacks column"),
+        (["run", "{ds}", "--manifest", "{escaping}"], "leaves the root"),
+    ],
+)
+def test_bad_arguments_one_sentence_nothing_written(dataset, tmp_path, args, message):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("rel_path,split\na.jpg,train\n")
+    escaping = tmp_path / "e.csv"
+    escaping.write_text("rel_path,split,label\n../../etc/passwd,train,n01440764\n")
+    db = tmp_path / "bad.duckdb"
+    filled = [a.format(ds=dataset, manifest=manifest, escaping=escaping) for a in args]
+    result = cli(*filled, "--db", str(db))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.strip().splitlines() if line.strip()]) <= 3
+    assert not db.exists()
+
+
+def test_missing_weights_stop_before_any_row(dataset, tmp_path, monkeypatch):
+    from ingest.errors import ModelUnavailable
+    from ingest.models.nsfw_opennsfw import OpenNsfw
+    from ingest.runner import RunOptions, run_dataset
+
+    missing = tmp_path / "gone.onnx"
+    monkeypatch.setattr(OpenNsfw, "path", property(lambda self: missing))
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(ModelUnavailable, match="gone.onnx"):
+        run_dataset(RunOptions(dataset_root=dataset, db=db, workers=0, device="cpu"))
+    truncated = tmp_path / "short.onnx"
+    truncated.write_bytes(b"\x08\x01" * 10)
+    monkeypatch.setattr(OpenNsfw, "path", property(lambda self: truncated))
+    with pytest.raises(ModelUnavailable, match="truncated"):
+        run_dataset(RunOptions(dataset_root=dataset, db=db, workers=0, device="cpu"))
+    assert not db.exists()
+
+
+def test_runs_offline(dataset, tmp_path):
+    """Any attempt to open a network connection fails the run."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(
+        "import socket\n"
+        "def _blocked(*a, **k):\n"
+        "    raise RuntimeError('network access attempted')\n"
+        "socket.socket.connect = _blocked\n"
+        "socket.create_connection = _blocked\n"
+        "socket.getaddrinfo = _blocked\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")])}
+    db = tmp_path / "offline.duckdb"
+    result = cli("run", str(dataset), "--dataset", "ds", "--workers", "1", "--db", str(db), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"errors": 0' in result.stdout
+
+
+def test_second_writer_copy_is_untouched(reference_db, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(reference_db, copy)
+    assert table(copy, "images").equals(table(reference_db, "images"))
