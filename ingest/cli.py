@@ -189,7 +189,7 @@ def models(
     folder = models_dir or env_models_dir()
     table = Table(title="models")
     for col in ("profile", "stage", "annotator", "file", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for profile, stages in PROFILES.items():
         for stage, names in stages.items():
             for name in names:

@@ -51,6 +51,8 @@ class Problems:
 def _numeric(frame: pd.DataFrame, column: str, problems: Problems, *, required: bool,
              low: float | None = None, high: float | None = None) -> pd.Series:
     if column not in frame.columns:
+        if required:
+            raise CensusError(f"The file lacks the column {column}; nothing was imported.")
         return pd.Series(np.nan, index=frame.index)
     raw = frame[column]
     text = raw.astype(str).str.strip()

@@ -1,0 +1,71 @@
+"""The Typer CLI: help a newcomer can act on, init idempotent, models listing, demo build."""
+
+from __future__ import annotations
+
+import duckdb
+from typer.testing import CliRunner
+
+from ingest.cli import app
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    for command in ("init", "run", "demo", "import", "models", "merge", "summary", "bench", "synth"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        assert "Usage" in result.output
+
+
+def test_init_is_idempotent(tmp_path):
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):
+        result = runner.invoke(app, ["init", "--db", str(db)])
+        assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+    con.close()
+    assert tables == {"runs", "images", "image_runs", "faces", "nsfw", "predictions"}
+
+
+def test_init_honours_census_db(tmp_path, monkeypatch):
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("CENSUS_DB", str(db))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert db.exists()
+
+
+def test_external_tools_can_insert_with_plain_sql(tmp_path):
+    from ingest.ids import image_id
+
+    db = tmp_path / "w.duckdb"
+    runner.invoke(app, ["init", "--db", str(db)])
+    con = duckdb.connect(str(db))
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
+                "values ('r1', 'faces', 'dex/2019', 'imagenet', 'complete')")
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values (left(sha256('imagenet/train/a.JPEG'), 16), 'imagenet', 'train', 'n01440764', 'train/a.JPEG')")
+    con.execute("insert into raw.image_runs (run_id, image_id, status) select 'r1', image_id, 'ok' from raw.images")
+    con.execute("insert into raw.faces (run_id, image_id, face_idx) select 'r1', image_id, 0 from raw.images")
+    assert con.execute("select image_id from raw.images").fetchone()[0] == image_id("imagenet", "train/a.JPEG")
+    con.close()
+
+
+def test_models_lists_default_profile_as_present():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    assert "age-v1.onnx" in result.output and "open_nsfw.onnx" in result.output
+    assert "present" in result.output
+
+
+def test_demo_builds_an_ilsvrc_dataset(tmp_path):
+    from ingest.layouts import list_images
+
+    target = tmp_path / "demo"
+    assert runner.invoke(app, ["demo", str(target)]).exit_code == 0
+    refs = list_images(target)
+    assert {r.split for r in refs} == {"train", "val"}
+    assert all(r.wnid.startswith("n") for r in refs)
+    assert runner.invoke(app, ["demo", str(target)]).exit_code == 0  # idempotent
+    assert len(list_images(target)) == len(refs)
