@@ -15,7 +15,7 @@ DBT_FLAGS := --profiles-dir . --project-dir .
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,paper]'
 	touch $(STAMP)
 
 setup: $(STAMP)

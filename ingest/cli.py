@@ -91,6 +91,8 @@ def run(
     retry_errors: Annotated[bool, typer.Option(help="Retry images that failed before (default: skip them).")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many images (for a quick look).")] = None,
     models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        help="Swap one stage's model, e.g. --model nsfw=yahoo/open_nsfw (repeatable).")] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
 ) -> None:
@@ -101,7 +103,7 @@ def run(
     """
     from .config import models_dir as env_models_dir
     from .layouts import LAYOUTS
-    from .profiles import parse_stages
+    from .profiles import parse_overrides, parse_stages
     from .runner import RunOptions, parse_shard, run_dataset
 
     if layout not in LAYOUTS:
@@ -112,7 +114,7 @@ def run(
         dataset_root=dataset_root, dataset=dataset, profile=profile, device=device,
         stages=parse_stages(stages), layout=layout, manifest=manifest, shard=parse_shard(shard),
         workers=workers, batch_size=batch_size, commit_every=commit_every, retry_errors=retry_errors, limit=limit,
-        models_dir=models_dir or env_models_dir(), db=db,
+        models_dir=models_dir or env_models_dir(), db=db, overrides=parse_overrides(model),
     )
     progress = Progress(
         TextColumn("[bold]census"), BarColumn(), MofNCompleteColumn(),
@@ -235,6 +237,48 @@ def merge(
 
     counts = merge_warehouse(other, db)
     out.print("Merged: " + ", ".join(f"raw.{k} +{v:,}" for k, v in counts.items()))
+
+
+@app.command()
+@_guard
+def bench(
+    images: Annotated[int, typer.Option(min=1, help="How many bench images to generate.")] = 200,
+    folder: Annotated[Path | None, typer.Option(help="Use your own dataset folder instead.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Pipeline decode processes (default: CPUs).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Pipeline batch size.")] = 32,
+    skip_naive: Annotated[bool, typer.Option(help="Only time the pipeline (for memory runs).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Benchmark the papers' naive loop (one model, one full-size image at a time) against the
+    pipeline, on the same ImageNet-size images and models: images/s, ratio, per-stage time,
+    agreement of the answers and peak memory."""
+    from .bench import run_bench
+
+    report = run_bench(images, folder, workers, batch_size, skip_naive)
+    if as_json:
+        out.print(json.dumps(report), soft_wrap=True)
+        return
+    table = Table(title=f"ingest bench: {report['images']} images")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    out.print(table)
+
+
+@app.command()
+@_guard
+def synth(
+    scale: Annotated[float, typer.Option(min=0.0001, help="1.0 = ImageNet size (1.33M images).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Write a synthetic ImageNet-size raw warehouse (two face annotators, NSFW, two
+    classifiers) for benchmarking `dbt build`. Overwrites the file."""
+    from .synthetic import generate_warehouse
+
+    counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed)
+    out.print("Synthetic warehouse: " + ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
 
 
 @app.command()

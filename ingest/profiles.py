@@ -15,6 +15,11 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "nsfw": ["yahoo/open_nsfw"],
         "classify": ["torch/efficientnet-lite0"],
     },
+    "paper2020": {
+        "faces": ["insightface/buffalo_l"],
+        "nsfw": ["keras/nsfw-mobilenet-v2"],
+        "classify": ["keras/resnet50", "keras/nasnetmobile"],
+    },
 }
 
 
@@ -26,6 +31,19 @@ def parse_stages(text: str | None) -> list[str]:
     if unknown:
         raise CensusError(f"Unknown stage(s) {', '.join(unknown)}: choose from {', '.join(STAGES)}.")
     return stages
+
+
+def parse_overrides(values: list[str] | None) -> dict[str, str] | None:
+    """``["nsfw=yahoo/open_nsfw"]`` -> ``{"nsfw": "yahoo/open_nsfw"}``."""
+    if not values:
+        return None
+    overrides = {}
+    for value in values:
+        stage, _, name = value.partition("=")
+        if stage not in STAGES or not name:
+            raise CensusError(f"--model {value!r} should look like nsfw=yahoo/open_nsfw (stages: {', '.join(STAGES)}).")
+        overrides[stage] = name
+    return overrides
 
 
 def build_models(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import CensusError
 from .layouts import list_images
-from .models.runtime import resolve_device
+from .models.runtime import resolve_device, set_inference_threads
 from .pipeline import Stats, infer_batch, prepared_stream, work_items
 from .profiles import build_models
 from .warehouse import connect, done_image_ids, finish_run, init_schema, start_run, write_batch
@@ -33,6 +33,7 @@ class RunOptions:
     retry_errors: bool = False
     limit: int | None = None
     models_dir: Path | None = None
+    overrides: dict[str, str] | None = None
     face_min_score: float = 0.9
     db: Path | None = None
 
@@ -80,12 +81,14 @@ def run_dataset(
     device = resolve_device(options.device)
     make = functools.partial(
         build_models, options.profile, device=device, stages=options.stages,
-        models_dir=options.models_dir,
+        models_dir=options.models_dir, overrides=options.overrides,
     )
     models = make()
     for model in models:
         model.check()
     refs = list_images(root, options.layout, options.manifest)
+    workers = options.workers if options.workers is not None else default_workers()
+    set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
     for model in models:
         model.load()  # a model that cannot load stops here, before any row lands
 

@@ -56,6 +56,7 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
     seed = int(seed)
     con = duckdb.connect(str(db_path))
     try:
+        con.execute("set enable_progress_bar = false")
         con.execute(SCHEMA_SQL.read_text())
         for table in ("predictions", "nsfw", "faces", "image_runs", "images", "runs"):
             con.execute(f"delete from raw.{table}")
@@ -125,14 +126,12 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
             order by k
             """
         )
+        params = f'{{"synthetic": true, "scale": {scale}, "seed": {seed}}}'
         con.executemany(
             "insert into raw.runs (run_id, stage, annotator, model_digest, params, dataset, started_at, "
             "finished_at, status, tool_version) values (?, ?, ?, NULL, ?, ?, ?::timestamp, "
             "?::timestamp + interval 1 hour, 'complete', 'synthetic')",
-            [
-                (run_id, stage, annotator, f'{{"synthetic": true, "scale": {scale}, "seed": {seed}}}', DATASET, start, start)
-                for run_id, stage, annotator, _, start in RUNS
-            ],
+            [(run_id, stage, annotator, params, DATASET, start, start) for run_id, stage, annotator, _, start in RUNS],
         )
         for run_id, _, _, shard, _ in RUNS:
             con.execute(
@@ -170,7 +169,8 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
             cross join range(3) as face(face_idx)
             where
                 u(synth_images.k, 'has-face') < synth_images.p_face
-                and face.face_idx < 1 + (u(synth_images.k, 'n2') < 0.3)::integer + (u(synth_images.k, 'n3') < 0.1)::integer
+                and face.face_idx
+                < 1 + (u(synth_images.k, 'n2') < 0.3)::integer + (u(synth_images.k, 'n3') < 0.1)::integer
             """
         )
         for annotator, detect, noise in (("synthetic/faces-a", 1.0, 0.05), ("synthetic/faces-b", 0.9, 0.1)):

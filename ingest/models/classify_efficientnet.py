@@ -67,6 +67,9 @@ class EfficientNetLite0(Model):
                 net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(self.path))
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
+        from .runtime import cpu_threads
+
+        torch.set_num_threads(cpu_threads())
         self._torch_device = torch.device("cuda" if self.device == "cuda" else "cpu")
         self._net = net.eval().to(self._torch_device)
 

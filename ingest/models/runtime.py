@@ -50,10 +50,20 @@ def onnx_providers(device: str) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+_THREADS: dict[str, int] = {}
+
+
+def set_inference_threads(count: int) -> None:
+    """Threads the main process gives each network (the pipeline leaves cores to its workers)."""
+    _THREADS["n"] = max(1, count)
+
+
 def cpu_threads() -> int:
     """Threads for one inference call; CENSUS_THREADS overrides."""
     value = os.environ.get("CENSUS_THREADS")
-    return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+    if value:
+        return max(1, int(value))
+    return _THREADS.get("n") or max(1, os.cpu_count() or 1)
 
 
 def onnx_session(path: str, device: str, threads: int | None = None):

@@ -5,10 +5,10 @@ with persons as (
     select
         annotator,
         wnid,
-        sum(n_images) filter (where split = 'train') as n_images_train,
-        sum(n_images) filter (where split = 'val') as n_images_val,
-        sum(n_faces) filter (where split = 'train') as persons_train,
-        sum(n_faces) filter (where split = 'val') as persons_val
+        cast(sum(n_images) filter (where split = 'train') as bigint) as n_images_train,
+        cast(sum(n_images) filter (where split = 'val') as bigint) as n_images_val,
+        cast(sum(n_faces) filter (where split = 'train') as bigint) as persons_train,
+        cast(sum(n_faces) filter (where split = 'val') as bigint) as persons_val
     from {{ ref('class_census') }}
     where split in ('train', 'val')
     group by annotator, wnid

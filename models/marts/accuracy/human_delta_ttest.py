@@ -40,7 +40,9 @@ def model(dbt, session):
         .project("annotator, wnid, human_delta, is_top_k")
         .df()
     )
-    accuracy = dbt.ref("class_accuracy").filter("split = 'val' and top5 is not null").project("annotator, wnid, top5").df()
+    accuracy = (
+        dbt.ref("class_accuracy").filter("split = 'val' and top5 is not null").project("annotator, wnid, top5").df()
+    )
 
     rows = []
     for classifier, acc_part in accuracy.groupby("annotator", sort=True):

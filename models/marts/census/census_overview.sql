@@ -5,7 +5,7 @@ with class_images as (
     select
         annotator,
         split,
-        sum(n_images) as n_images
+        sum(n_images)::bigint as n_images
     from {{ ref('int_class_images') }}
     group by annotator, split
 ),

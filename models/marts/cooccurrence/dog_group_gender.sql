@@ -20,9 +20,9 @@ select
     dog_classes.annotator,
     dog_classes.akc_group,
     count(*) as n_classes,
-    sum(dog_classes.n_faces) as n_faces,
-    sum(dog_classes.n_women) as n_women,
-    sum(dog_classes.n_men) as n_men,
+    sum(dog_classes.n_faces)::bigint as n_faces,
+    sum(dog_classes.n_women)::bigint as n_women,
+    sum(dog_classes.n_men)::bigint as n_men,
     100 * sum(dog_classes.n_women) / nullif(sum(dog_classes.n_women) + sum(dog_classes.n_men), 0)
         as pct_female,
     avg(dog_classes.mean_gender) as mean_class_mean_gender,

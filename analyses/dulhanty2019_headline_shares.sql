@@ -1,0 +1,60 @@
+-- 2019 paper, headline numbers over the TRAIN split (as the paper): share of faces that
+-- appear female (41.62% there), over 60 (1.71%), and the largest age x gender subgroup
+-- (males 15-29, 27.11%). Apparent age/gender from biased models.
+with train_faces as (
+    select
+        annotator,
+        gender,
+        age,
+        case
+            when floor(age) < 15 then '0-14'
+            when floor(age) < 30 then '15-29'
+            when floor(age) < 45 then '30-44'
+            when floor(age) < 60 then '45-59'
+            else '60+'
+        end as age_bucket
+    from {{ ref('int_kept_faces') }}
+    where split = 'train' and age is not null and gender is not null
+),
+
+subgroups as (
+    select
+        annotator,
+        gender,
+        age_bucket,
+        count(*) as n_faces,
+        100 * count(*) / sum(count(*)) over (partition by annotator) as pct_of_faces
+    from train_faces
+    group by annotator, gender, age_bucket
+),
+
+largest as (
+    select
+        annotator,
+        arg_max(gender || ' ' || age_bucket, pct_of_faces) as largest_subgroup,
+        max(pct_of_faces) as pct_largest_subgroup
+    from subgroups
+    group by annotator
+),
+
+headline as (
+    select
+        annotator,
+        count(*) as n_faces_train,
+        100 * count(*) filter (where gender = 'female') / count(*) as pct_female,
+        100 * count(*) filter (where floor(age) >= 60) / count(*) as pct_over_60
+    from train_faces
+    group by annotator
+)
+
+select
+    headline.annotator,
+    headline.n_faces_train,
+    round(headline.pct_female, 2) as pct_female,
+    round(headline.pct_over_60, 2) as pct_over_60,
+    largest.largest_subgroup,
+    round(largest.pct_largest_subgroup, 2) as pct_largest_subgroup
+from headline
+inner join largest
+    on headline.annotator = largest.annotator
+order by headline.annotator

@@ -1,0 +1,598 @@
+"""The census marts against pandas/scipy/scikit-learn computed independently from the raw rows.
+
+One dbt build per module on a small warehouse with a known structure (marts_data), then every
+column of every mart is compared with a reference computed here, to 1e-9.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from marts_data import (
+    CLF_A,
+    CLF_B,
+    FACE_MIN_SCORE,
+    FACES_A,
+    FACES_B,
+    INFANT_AGE,
+    MINOR_AGE,
+    NSFW,
+    NSFW_DAMPING,
+    NSFW_MIN_FACES,
+    NSFW_SEED,
+    SYNSET_MIN_FACE_SHARE,
+    TEST_VARS,
+    build_raw,
+    dbt_build,
+    read_seed,
+    write_raw,
+)
+from scipy import stats
+from sklearn.cluster import AffinityPropagation
+
+TOL = 1e-9
+TOP_K = TEST_VARS["human_delta_top_k"]
+MIN_IMAGES = TEST_VARS["synset_min_images"]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, pd.DataFrame]:
+    return build_raw()
+
+
+@pytest.fixture(scope="module")
+def warehouse(raw, tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("marts")
+    db = work / "census.duckdb"
+    write_raw(db, raw)
+    result = dbt_build(db, work, TEST_VARS)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return db
+
+
+def mart(db: Path, name: str) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"select * from main.{name}").df()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- reference computations
+
+
+def winning(raw, stage: str) -> pd.DataFrame:
+    """Latest ok run per annotator and image (by started_at, ties by run_id)."""
+    ir = raw["image_runs"].merge(raw["runs"], on="run_id")
+    ir = ir[(ir.status_x == "ok") & (ir.stage == stage)]
+    ir = ir.sort_values(["annotator", "image_id", "started_at", "run_id"])
+    win = ir.groupby(["annotator", "image_id"], as_index=False).tail(1)[["annotator", "image_id", "run_id"]]
+    return win.merge(raw["images"][["image_id", "split", "wnid"]], on="image_id")
+
+
+def kept_faces(raw) -> pd.DataFrame:
+    faces = winning(raw, "faces").merge(raw["faces"], on=["run_id", "image_id"])
+    return faces[faces.det_score >= FACE_MIN_SCORE].copy()
+
+
+def nan_to_none(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def pop_skew(values: pd.Series):
+    """scipy's population skewness (NaN, i.e. NULL, for one face or a constant gender)."""
+    if not len(values):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy warns on constant input
+        return nan_to_none(float(stats.skew(values.to_numpy(dtype=float), bias=True)))
+
+
+def ref_class_census(raw) -> pd.DataFrame:
+    processed = winning(raw, "faces").groupby(["annotator", "wnid", "split"]).size().rename("n_images").reset_index()
+    faces = kept_faces(raw)
+    rows = []
+    for key, part in faces.groupby(["annotator", "wnid", "split"]):
+        women = part[part.gender_score < 0.5]
+        men = part[part.gender_score >= 0.5]
+        rows.append(
+            dict(
+                zip(["annotator", "wnid", "split"], key, strict=True),
+                n_images_with_faces=part.image_id.nunique(),
+                n_faces=len(part),
+                mean_age=part.age.mean(),
+                std_age=part.age.std(),
+                gender_skewness=pop_skew(part.gender_score),
+                mean_gender=part.gender_score.mean(),
+                n_women=len(women),
+                n_men=len(men),
+                mean_age_women=women.age.mean() if len(women) else None,
+                std_age_women=women.age.std() if len(women) else None,
+                mean_age_men=men.age.mean() if len(men) else None,
+                std_age_men=men.age.std() if len(men) else None,
+                min_age=part.age.min(),
+                max_age=part.age.max(),
+            )
+        )
+    stats_df = pd.DataFrame(rows)
+    out = processed.merge(stats_df, on=["annotator", "wnid", "split"], how="left")
+    for col in ["n_images_with_faces", "n_faces", "n_women", "n_men"]:
+        out[col] = out[col].fillna(0).astype(int)
+    out["eta"] = out.n_images_with_faces / out.n_images
+    return out
+
+
+def compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str] | None = None):
+    """Same keys; every column equal (numbers to 1e-9, NULL where NaN/None)."""
+    columns = columns or [c for c in expected.columns if c not in keys]
+    assert set(columns) <= set(actual.columns), set(columns) - set(actual.columns)
+    assert not actual.duplicated(keys).any()
+    assert len(actual) == len(expected), (len(actual), len(expected))
+    merged = actual.merge(expected, on=keys, how="outer", suffixes=("_mart", "_ref"), indicator=True)
+    missing = merged[merged._merge != "both"]
+    assert missing.empty, missing[keys + ["_merge"]].head(10)
+    for col in columns:
+        a, e = merged[f"{col}_mart"], merged[f"{col}_ref"]
+        for i, (x, y) in enumerate(zip(a, e, strict=True)):
+            x_null = x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT
+            y_null = y is None or (isinstance(y, float) and math.isnan(y)) or y is pd.NA or y is pd.NaT
+            where = f"{col} at {merged.loc[i, keys].to_dict()}: mart {x!r} vs ref {y!r}"
+            assert x_null == y_null, where
+            if x_null:
+                continue
+            if isinstance(y, (bool, np.bool_, str)):
+                assert x == y, where
+            else:
+                assert math.isclose(float(x), float(y), rel_tol=TOL, abs_tol=TOL), where
+
+
+# ---------------------------------------------------------------- the data covers the cases
+
+
+def test_fixture_covers_the_edge_cases(raw, warehouse):
+    census = mart(warehouse, "class_census")
+    assert (census.n_faces == 0).any(), "a class without faces"
+    assert ((census.n_faces == 1) & census.gender_skewness.isna()).any(), "a class with one face"
+    assert ((census.n_faces >= 2) & census.gender_skewness.isna()).any(), "a constant-gender class"
+    assert (raw["faces"].det_score < FACE_MIN_SCORE).any() and (raw["faces"].det_score == FACE_MIN_SCORE).any()
+    assert set(census.annotator) == {FACES_A, FACES_B}
+    assert set(census.split) == {"train", "val"}
+    assert {"cat", "dog"} <= set(census.wnid)
+    # The resumed run wins where it has the image ok; the first run where the second failed.
+    results = mart_intermediate(warehouse, "int_image_results")
+    fa = results[(results.annotator == FACES_A) & (results.stage == "faces")]
+    assert {"run-fa-1", "run-fa-2", "run-fa-pets"} == set(fa.run_id)
+    ir = raw["image_runs"]
+    second_ok = set(ir[(ir.run_id == "run-fa-2") & (ir.status == "ok")].image_id)
+    assert set(fa[fa.run_id == "run-fa-2"].image_id) == second_ok
+    second_err = set(ir[(ir.run_id == "run-fa-2") & (ir.status == "error")].image_id)
+    first_ok = set(ir[(ir.run_id == "run-fa-1") & (ir.status == "ok")].image_id)
+    assert second_err & first_ok and second_err & first_ok <= set(fa[fa.run_id == "run-fa-1"].image_id)
+    # Same start time: the larger run_id wins.
+    fb = results[results.annotator == FACES_B]
+    both_ok = set(ir[(ir.run_id == "run-fb-1") & (ir.status == "ok")].image_id) & set(
+        ir[(ir.run_id == "run-fb-2") & (ir.status == "ok")].image_id
+    )
+    assert both_ok and set(fb[fb.image_id.isin(both_ok)].run_id) == {"run-fb-2"}
+
+
+def mart_intermediate(db: Path, name: str) -> pd.DataFrame:
+    """An intermediate model, wherever the schema naming put it (intermediate or main_intermediate)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        schema = con.execute(
+            "select table_schema from information_schema.tables"
+            " where table_name = ? and table_schema like '%intermediate'",
+            [name],
+        ).fetchone()[0]
+        return con.execute(f"select * from {schema}.{name}").df()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- census marts
+
+
+def test_class_census(raw, warehouse):
+    compare(mart(warehouse, "class_census"), ref_class_census(raw), ["annotator", "wnid", "split"])
+
+
+def test_census_overview(raw, warehouse):
+    processed = winning(raw, "faces").groupby(["annotator", "split"]).size().rename("n_images").reset_index()
+    faces = kept_faces(raw)
+    g = faces.groupby(["annotator", "split"])
+    totals = pd.DataFrame(
+        {
+            "n_images_with_faces": g.image_id.nunique(),
+            "n_faces": g.size(),
+            "n_women": g.gender_score.apply(lambda s: int((s < 0.5).sum())),
+            "n_men": g.gender_score.apply(lambda s: int((s >= 0.5).sum())),
+            "mean_age": g.age.mean(),
+            "mean_age_women": g.apply(lambda p: p.age[p.gender_score < 0.5].mean(), include_groups=False),
+            "mean_age_men": g.apply(lambda p: p.age[p.gender_score >= 0.5].mean(), include_groups=False),
+        }
+    ).reset_index()
+    expected = processed.merge(totals, on=["annotator", "split"], how="left")
+    expected["share_images_with_faces"] = expected.n_images_with_faces / expected.n_images
+    compare(mart(warehouse, "census_overview"), expected, ["annotator", "split"])
+
+
+def test_demographics(raw, warehouse):
+    faces = kept_faces(raw)
+    rows = []
+    for annotator, part in faces.groupby("annotator"):
+        rows.append(
+            {
+                "annotator": annotator,
+                "n_faces": len(part),
+                "n_women": int((part.gender_score < 0.5).sum()),
+                "n_men": int((part.gender_score >= 0.5).sum()),
+                "pct_female": 100 * (part.gender_score < 0.5).mean(),
+                "pct_over_60": 100 * (np.floor(part.age) >= 60).mean(),
+                "mean_age": part.age.mean(),
+            }
+        )
+    compare(mart(warehouse, "demographics"), pd.DataFrame(rows), ["annotator"])
+
+
+def test_demographics_age_gender(raw, warehouse):
+    faces = kept_faces(raw)
+    faces["age_bucket"] = pd.cut(
+        np.floor(faces.age), [-np.inf, 14, 29, 44, 59, np.inf], labels=["0-14", "15-29", "30-44", "45-59", "60+"]
+    ).astype(str)
+    faces["gender"] = np.where(faces.gender_score < 0.5, "female", "male")
+    rows = []
+    for annotator, part in faces.groupby("annotator"):
+        for bucket in ["0-14", "15-29", "30-44", "45-59", "60+"]:
+            for gender in ["female", "male"]:
+                n = int(((part.age_bucket == bucket) & (part.gender == gender)).sum())
+                rows.append((annotator, bucket, gender, n, 100 * n / len(part)))
+    expected = pd.DataFrame(rows, columns=["annotator", "age_bucket", "gender", "n_faces", "pct_of_faces"])
+    actual = mart(warehouse, "demographics_age_gender")
+    compare(actual, expected, ["annotator", "age_bucket", "gender"])
+    assert (actual.n_faces > 0).sum() >= 8, "the data should fill most buckets"
+
+
+def test_synset_gender_rank(raw, warehouse):
+    census = ref_class_census(raw)
+    train = census[
+        (census.split == "train")
+        & (census.n_images >= MIN_IMAGES)
+        & (census.n_images_with_faces / census.n_images >= SYNSET_MIN_FACE_SHARE)
+        & (census.n_women + census.n_men > 0)
+    ].copy()
+    train["pct_female"] = 100 * train.n_women / (train.n_women + train.n_men)
+    train["pct_male"] = 100 * train.n_men / (train.n_women + train.n_men)
+    parts = []
+    for _, part in train.groupby("annotator"):
+        part = part.copy()
+        order_f = part.sort_values(["pct_female", "wnid"], ascending=[False, True])
+        part.loc[order_f.index, "rank_female"] = np.arange(1, len(part) + 1)
+        order_m = part.sort_values(["pct_male", "wnid"], ascending=[False, True])
+        part.loc[order_m.index, "rank_male"] = np.arange(1, len(part) + 1)
+        parts.append(part)
+    expected = pd.concat(parts)[
+        [
+            "annotator",
+            "wnid",
+            "n_images",
+            "n_images_with_faces",
+            "n_faces",
+            "n_women",
+            "n_men",
+            "pct_female",
+            "pct_male",
+            "rank_female",
+            "rank_male",
+        ]
+    ]
+    actual = mart(warehouse, "synset_gender_rank")
+    compare(actual, expected, ["annotator", "wnid"])
+    assert len(actual) >= 4 and len(actual) < len(census[census.split == "train"]), "the filters bite"
+
+
+def test_class_minors(raw, warehouse):
+    processed = winning(raw, "faces").groupby(["annotator", "wnid", "split"]).size().rename("n_images").reset_index()
+    faces = kept_faces(raw)
+    children = set(read_seed("child_classes").wnid)
+    rows = []
+    for key, part in faces.groupby(["annotator", "wnid", "split"]):
+        minors = part[part.age < MINOR_AGE]
+        infants = part[part.age < INFANT_AGE]
+        rows.append(
+            dict(
+                zip(["annotator", "wnid", "split"], key, strict=True),
+                n_faces=len(part),
+                n_faces_with_age=int(part.age.notna().sum()),
+                n_minors=len(minors),
+                n_infants=len(infants),
+                share_minors=len(minors) / len(part),
+                share_infants=len(infants) / len(part),
+                n_images_with_minors=minors.image_id.nunique(),
+                n_images_with_infants=infants.image_id.nunique(),
+            )
+        )
+    expected = processed.merge(pd.DataFrame(rows), on=["annotator", "wnid", "split"], how="left")
+    counts = ["n_faces", "n_faces_with_age", "n_minors", "n_infants", "n_images_with_minors", "n_images_with_infants"]
+    for col in counts:
+        expected[col] = expected[col].fillna(0).astype(int)
+    expected["share_images_with_minors"] = expected.n_images_with_minors / expected.n_images
+    expected["is_paper_child_class"] = expected.wnid.isin(children)
+    actual = mart(warehouse, "class_minors")
+    compare(actual, expected, ["annotator", "wnid", "split"])
+    assert actual.n_infants.sum() > 0 and actual.is_paper_child_class.any()
+
+
+def test_annotator_agreement(raw, warehouse):
+    census = ref_class_census(raw)
+    a = census[census.annotator == FACES_A]
+    b = census[census.annotator == FACES_B]
+    both = a.merge(b, on=["wnid", "split"], suffixes=("_a", "_b"))
+    rows = []
+    for split, part in both.groupby("split"):
+        row = {"annotator_a": FACES_A, "annotator_b": FACES_B, "split": split, "n_classes": len(part)}
+        for metric in ["eta", "gender_skewness", "mean_age"]:
+            pair = part[[f"{metric}_a", f"{metric}_b"]].astype(float).dropna()
+            if metric != "eta":
+                row[f"n_classes_{metric}"] = len(pair)
+            r = None
+            if len(pair) >= 2 and pair.iloc[:, 0].nunique() > 1 and pair.iloc[:, 1].nunique() > 1:
+                r = float(stats.pearsonr(pair.iloc[:, 0], pair.iloc[:, 1]).statistic)
+            row[f"pearson_{metric}"] = r
+        rows.append(row)
+    actual = mart(warehouse, "annotator_agreement")
+    compare(actual, pd.DataFrame(rows), ["annotator_a", "annotator_b", "split"])
+    assert actual.pearson_eta.notna().all() and actual.pearson_gender_skewness.notna().any()
+
+
+# ---------------------------------------------------------------- NSFW marts
+
+
+def ref_class_nsfw(raw) -> pd.DataFrame:
+    nsfw = winning(raw, "nsfw").merge(raw["nsfw"], on=["run_id", "image_id"], how="left")
+    g = nsfw.groupby(["annotator", "wnid", "split"])
+    return pd.DataFrame(
+        {
+            "n_images": g.size(),
+            "n_scored": g.nsfw_score.count(),
+            "mean_nsfw": g.nsfw_score.mean(),
+            "std_nsfw": g.nsfw_score.std(),
+        }
+    ).reset_index()
+
+
+def test_class_nsfw(raw, warehouse):
+    compare(mart(warehouse, "class_nsfw"), ref_class_nsfw(raw), ["annotator", "wnid", "split"])
+
+
+def test_nsfw_clusters(raw, warehouse):
+    nsfw = ref_class_nsfw(raw)
+    nsfw = nsfw[(nsfw.split == "train") & nsfw.mean_nsfw.notna()]
+    census = ref_class_census(raw)
+    census = census[(census.split == "train") & census.mean_gender.notna() & (census.n_faces >= NSFW_MIN_FACES)]
+    frames = []
+    for face_annotator, faces in census.groupby("annotator"):
+        classes = nsfw.merge(faces, on="wnid", suffixes=("", "_faces")).sort_values("wnid").reset_index(drop=True)
+        ap = AffinityPropagation(damping=NSFW_DAMPING, random_state=NSFW_SEED, max_iter=1000)
+        labels = ap.fit(classes[["mean_nsfw", "mean_gender"]].to_numpy(dtype=float)).labels_
+        classes["cluster_id"] = labels
+        means = classes.groupby("cluster_id").mean_nsfw.mean()
+        classes["cluster_mean_nsfw"] = classes.cluster_id.map(means)
+        classes["is_review_shortlist"] = classes.cluster_id == means.idxmax()
+        classes["n_clusters"] = len(means)
+        classes["nsfw_annotator"] = NSFW
+        classes["face_annotator"] = face_annotator
+        frames.append(classes)
+    expected = pd.concat(frames)[
+        [
+            "nsfw_annotator",
+            "face_annotator",
+            "wnid",
+            "cluster_id",
+            "is_review_shortlist",
+            "mean_nsfw",
+            "mean_gender",
+            "mean_age",
+            "n_images",
+            "n_faces",
+            "cluster_mean_nsfw",
+            "n_clusters",
+        ]
+    ]
+    actual = mart(warehouse, "nsfw_clusters")
+    compare(actual, expected, ["nsfw_annotator", "face_annotator", "wnid"])
+    assert (actual.cluster_id >= 0).all() and actual.n_clusters.min() >= 2
+
+
+def test_hand_survey_check(raw, warehouse):
+    survey = read_seed("hand_survey_2020")
+    survey["mean_nsfw_train"] = survey.mean_nsfw_train.astype(float)
+    nsfw = ref_class_nsfw(raw)
+    train = nsfw[nsfw.split == "train"][["annotator", "wnid", "n_images", "mean_nsfw"]]
+    rows = []
+    for wnid, part in survey.groupby("wnid"):
+        row = train[train.wnid == wnid]
+        ours = float(row.mean_nsfw.iloc[0]) if len(row) else None
+        paper = float(part.mean_nsfw_train.iloc[0])
+        rows.append(
+            {
+                "annotator": NSFW,
+                "wnid": wnid,
+                "label": part.label.iloc[0],
+                "n_hand_labelled": len(part),
+                "n_beach_voyeur": int((part.category == "beach_voyeur").sum()),
+                "n_exposed_private_parts": int((part.category == "exposed_private_parts").sum()),
+                "n_upskirt": int((part.category == "upskirt").sum()),
+                "n_verifiably_pornographic": int((part.category == "verifiably_pornographic").sum()),
+                "paper_mean_nsfw_train": paper,
+                "mean_nsfw_train": ours,
+                "n_images_train": int(row.n_images.iloc[0]) if len(row) else None,
+                "diff_mean_nsfw_train": None if ours is None else ours - paper,
+            }
+        )
+    actual = mart(warehouse, "hand_survey_check")
+    compare(actual, pd.DataFrame(rows), ["annotator", "wnid"])
+    assert actual.mean_nsfw_train.notna().sum() == 2  # bikini and maillot are in the data
+
+
+# ---------------------------------------------------------------- accuracy marts
+
+
+def ref_class_accuracy(raw) -> pd.DataFrame:
+    results = winning(raw, "classify")
+    preds = raw["predictions"].merge(results[["run_id", "image_id", "wnid"]], on=["run_id", "image_id"])
+    hits = preds[preds.wnid_x == preds.wnid_y].groupby(["run_id", "image_id"])["rank"].min().rename("label_rank")
+    results = results.merge(hits.reset_index(), on=["run_id", "image_id"], how="left")
+    results["top1"] = (results.label_rank == 1).astype(float)
+    results["top5"] = (results.label_rank <= 5).astype(float)
+    g = results.groupby(["annotator", "wnid", "split"])
+    return pd.DataFrame({"n_images": g.size(), "top1": g.top1.mean(), "top5": g.top5.mean()}).reset_index()
+
+
+def test_class_accuracy(raw, warehouse):
+    actual = mart(warehouse, "class_accuracy")
+    compare(actual, ref_class_accuracy(raw), ["annotator", "wnid", "split"])
+    assert set(actual.annotator) == {CLF_A, CLF_B}
+
+
+def ref_class_human_delta(raw) -> pd.DataFrame:
+    census = ref_class_census(raw)
+    train = census[census.split == "train"].set_index(["annotator", "wnid"])
+    val = census[census.split == "val"].set_index(["annotator", "wnid"])
+    index = train.index.union(val.index)
+    out = pd.DataFrame(index=index).reset_index()
+    out["n_images_train"] = train.n_images.reindex(index).to_numpy()
+    out["n_images_val"] = val.n_images.reindex(index).to_numpy()
+    out["persons_train"] = train.n_faces.reindex(index).to_numpy()
+    out["persons_val"] = val.n_faces.reindex(index).to_numpy()
+    out["human_delta"] = [
+        None if pd.isna(t) or pd.isna(v) or v == 0 else t / v
+        for t, v in zip(out.persons_train, out.persons_val, strict=True)
+    ]
+    out["human_delta"] = out.human_delta.astype(float)
+    out["rank_human_delta"] = np.nan
+    for _, part in out[out.human_delta.notna()].groupby("annotator"):
+        order = part.sort_values(["human_delta", "wnid"], ascending=[False, True]).index
+        out.loc[order, "rank_human_delta"] = np.arange(1, len(order) + 1)
+    out["is_top_k"] = out.rank_human_delta <= TOP_K
+    return out
+
+
+def test_class_human_delta(raw, warehouse):
+    actual = mart(warehouse, "class_human_delta")
+    expected = ref_class_human_delta(raw)
+    compare(actual, expected, ["annotator", "wnid"])
+    assert actual.human_delta.isna().any() and actual.is_top_k.sum() == 2 * TOP_K
+
+
+def test_human_delta_ttest(raw, warehouse):
+    deltas = ref_class_human_delta(raw)
+    deltas = deltas[deltas.human_delta.notna()]
+    accuracy = ref_class_accuracy(raw)
+    accuracy = accuracy[accuracy.split == "val"]
+    rows = []
+    for classifier, acc in accuracy.groupby("annotator"):
+        for face_annotator, part in deltas.groupby("annotator"):
+            ranked = part.sort_values(["human_delta", "wnid"], ascending=[False, True])
+            top_wnids = list(ranked.wnid[:TOP_K])
+            rest_wnids = list(ranked.wnid[TOP_K:])
+            acc_by = acc.set_index("wnid").top5
+            top = acc_by.reindex(top_wnids).dropna().to_numpy()
+            rest = acc_by.reindex(rest_wnids).dropna().to_numpy()
+            res = stats.ttest_ind(top, rest, equal_var=False)
+            rows.append(
+                {
+                    "classifier_annotator": classifier,
+                    "face_annotator": face_annotator,
+                    "top_k": TOP_K,
+                    "n_top": len(top),
+                    "n_rest": len(rest),
+                    "mean_top": top.mean(),
+                    "mean_rest": rest.mean(),
+                    "t_statistic": float(res.statistic),
+                    "dof": float(res.df),
+                    "p_value": float(res.pvalue),
+                    "top_wnids": ",".join(sorted(w for w in top_wnids if w in acc_by.index)),
+                }
+            )
+    actual = mart(warehouse, "human_delta_ttest")
+    compare(actual, pd.DataFrame(rows), ["classifier_annotator", "face_annotator"])
+    assert len(actual) == 4 and actual.p_value.notna().all()
+
+
+# ---------------------------------------------------------------- co-occurrence marts
+
+
+def test_dog_group_gender(raw, warehouse):
+    census = ref_class_census(raw)
+    dogs = read_seed("akc_dog_groups")
+    train = census[(census.split == "train") & (census.n_faces > 0)].merge(dogs[["wnid", "akc_group"]], on="wnid")
+    rows = []
+    for (annotator, group), part in train.groupby(["annotator", "akc_group"]):
+        women, men = int(part.n_women.sum()), int(part.n_men.sum())
+        rows.append(
+            {
+                "annotator": annotator,
+                "akc_group": group,
+                "n_classes": len(part),
+                "n_faces": int(part.n_faces.sum()),
+                "n_women": women,
+                "n_men": men,
+                "pct_female": 100 * women / (women + men),
+                "mean_class_mean_gender": part.mean_gender.mean(),
+                "median_class_mean_gender": part.mean_gender.median(),
+                "std_class_mean_gender": part.mean_gender.std(),
+                "min_class_mean_gender": part.mean_gender.min(),
+                "max_class_mean_gender": part.mean_gender.max(),
+            }
+        )
+    actual = mart(warehouse, "dog_group_gender")
+    compare(actual, pd.DataFrame(rows), ["annotator", "akc_group"])
+    assert len(actual) >= 4
+
+
+def test_instrument_gender_skew(raw, warehouse):
+    census = ref_class_census(raw)
+    instruments = read_seed("instrument_stereotypes")
+    expected = census[census.split == "train"].merge(instruments, on="wnid")[
+        [
+            "annotator",
+            "wnid",
+            "label",
+            "stereotype",
+            "n_images",
+            "n_faces",
+            "gender_skewness",
+            "mean_gender",
+            "n_women",
+            "n_men",
+        ]
+    ]
+    actual = mart(warehouse, "instrument_gender_skew")
+    compare(actual, expected, ["annotator", "wnid"])
+    assert len(actual) == 8
+
+
+# ---------------------------------------------------------------- an empty warehouse
+
+
+def test_build_on_empty_warehouse(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    write_raw(db, None)
+    result = dbt_build(db, tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for name in ["class_census", "human_delta_ttest", "nsfw_clusters", "annotator_agreement"]:
+            assert con.execute(f"select count(*) from main.{name}").fetchone()[0] == 0
+    finally:
+        con.close()
