@@ -11,7 +11,7 @@ TEST_DB := warehouse/test.duckdb
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir . --project-dir .
 
-.PHONY: setup demo test lint pytest dbt-test clean
+.PHONY: setup setup-gpu demo test lint pytest dbt-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# GPU machines: swap the CPU onnxruntime for onnxruntime-gpu (one module, two distributions:
+# never both in one environment). torch and TensorFlow pick up CUDA on their own when their
+# CUDA builds are installed.
+ORT_VERSION := $(shell grep '^onnxruntime==' constraints.txt | cut -d= -f3)
+setup-gpu: setup
+	$(BIN)/pip uninstall --yes onnxruntime
+	$(BIN)/pip install --no-deps onnxruntime-gpu==$(ORT_VERSION)
+	$(BIN)/python -c "import onnxruntime as o; print(o.get_available_providers())"
 
 demo: setup
 	$(BIN)/ingest demo $(DEMO_DATA)

@@ -186,9 +186,15 @@ def models(
     """List each profile, each model, where its weights are and whether they are usable."""
     from .config import models_dir as env_models_dir
     from .models import REGISTRY
+    from .models.runtime import cuda_available, onnx_providers_available, onnxruntime_conflict
     from .profiles import PROFILES
 
     folder = models_dir or env_models_dir()
+    conflict = onnxruntime_conflict()
+    if conflict:
+        console.print(f"[yellow]warning:[/] {conflict}", soft_wrap=True)
+    out.print(f"onnxruntime providers: {', '.join(onnx_providers_available())}; "
+              f"CUDA usable: {'yes' if cuda_available() else 'no'}; weights folder: {folder or 'not set'}")
     table = Table(title="models")
     for col in ("profile", "stage", "annotator", "file", "status"):
         table.add_column(col, overflow="fold")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ class WeightFile:
     path: Path
     min_bytes: int = 1
     hint: str = ""
+    #: returns what is wrong with the file's signature, or None
+    validate: Callable[[Path], str | None] | None = None
 
     def problem(self) -> str | None:
         """None when the file looks usable, else what is wrong with it."""
@@ -33,7 +36,16 @@ class WeightFile:
         size = self.path.stat().st_size
         if size < self.min_bytes:
             return f"truncated ({size:,} bytes, expected at least {self.min_bytes:,})"
+        if self.validate is not None:
+            wrong = self.validate(self.path)
+            if wrong:
+                return f"the wrong file: {wrong}"
         return None
+
+
+def hdf5_problem(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        return None if handle.read(8) == b"\x89HDF\r\n\x1a\n" else "not an HDF5 (.h5) file"
 
 
 def sha256_files(paths: list[Path]) -> str:

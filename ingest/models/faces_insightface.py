@@ -63,15 +63,10 @@ class InsightFaceBuffaloL(Model):
     def weight_files(self) -> list[WeightFile]:
         hint = ("Put insightface's buffalo_l pack there (det_10g.onnx, genderage.onnx), or pass "
                 "--models-dir / set CENSUS_MODELS.")
-        return [WeightFile("detector", self.folder / "det_10g.onnx", 10_000, hint),
-                WeightFile("genderage", self.folder / "genderage.onnx", 10_000, hint)]
-
-    def check(self) -> None:
-        super().check()
-        for weight, kind in zip(self.weight_files(), ("detector", "genderage"), strict=True):
-            problem = _signature_problem(weight.path, kind)
-            if problem:
-                raise ModelUnavailable(f"{self.annotator}: {weight.path} is {problem}.")
+        return [WeightFile("detector", self.folder / "det_10g.onnx", 10_000, hint,
+                           lambda p: _signature_problem(p, "detector")),
+                WeightFile("genderage", self.folder / "genderage.onnx", 10_000, hint,
+                           lambda p: _signature_problem(p, "genderage"))]
 
     def params(self) -> dict[str, Any]:
         return {"det_size": self.det_size, "det_thresh": self.det_thresh,

@@ -25,7 +25,7 @@ from PIL import Image
 
 from ..decode import Decoded
 from ..errors import ModelUnavailable
-from .base import Model, WeightFile
+from .base import Model, WeightFile, hdf5_problem
 from .imagenet import top5_rows
 
 NSFW_CLASSES = ("drawings", "hentai", "neutral", "porn", "sexy")
@@ -66,7 +66,7 @@ class KerasModel(Model):
 
     def weight_files(self) -> list[WeightFile]:
         return [WeightFile(self.annotator, self.path, 100_000,
-                           "Place the file there, or pass --models-dir / set CENSUS_MODELS.")]
+                           "Place the file there, or pass --models-dir / set CENSUS_MODELS.", hdf5_problem)]
 
     def build(self, tf):
         raise NotImplementedError

@@ -26,6 +26,22 @@ def torch_cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def onnxruntime_conflict() -> str | None:
+    """A warning when both onnxruntime and onnxruntime-gpu are installed (they overwrite one module)."""
+    from importlib import metadata
+
+    names = []
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            names.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    if len(names) == 2:
+        return (f"Both {names[0]} and {names[1]} are installed and overwrite each other; run "
+                "`pip uninstall -y onnxruntime onnxruntime-gpu` then `make setup-gpu`.")
+    return None
+
+
 def cuda_available() -> bool:
     return "CUDAExecutionProvider" in onnx_providers_available() or torch_cuda_available()
 

@@ -98,6 +98,12 @@ def test_missing_wrong_or_truncated_weights_are_named(models_dir, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").write_bytes(b"0" * 200_000)
+    with pytest.raises(ModelUnavailable, match="not an HDF5"):
+        REGISTRY["keras/resnet50"](models_dir=bad).load()
+    # an HDF5 file of the wrong network: NASNetMobile weights where ResNet50's belong
+    import shutil
+
+    shutil.copy(models_dir / "NASNet-mobile.h5", bad / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     with pytest.raises(ModelUnavailable, match="could not be loaded"):
         REGISTRY["keras/resnet50"](models_dir=bad).load()
 
