@@ -253,6 +253,8 @@ def bench(
     workers: Annotated[int | None, typer.Option(help="Pipeline decode processes (default: CPUs).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Pipeline batch size.")] = 32,
     skip_naive: Annotated[bool, typer.Option(help="Only time the pipeline (for memory runs).")] = False,
+    width: Annotated[int, typer.Option(min=16, help="Width of generated images (ImageNet: ~500).")] = 500,
+    height: Annotated[int, typer.Option(min=16, help="Height of generated images (ImageNet: ~375).")] = 375,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
     """Benchmark the papers' naive loop (one model, one full-size image at a time) against the
@@ -260,7 +262,7 @@ def bench(
     agreement of the answers and peak memory."""
     from .bench import run_bench
 
-    report = run_bench(images, folder, workers, batch_size, skip_naive)
+    report = run_bench(images, folder, workers, batch_size, skip_naive, size=(width, height))
     if as_json:
         out.print(json.dumps(report), soft_wrap=True)
         return

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from . import __version__
 from .config import SCHEMA_SQL, database_path
@@ -134,8 +133,9 @@ _COLUMNS = {
 }
 
 
-def _frame(name: str, rows: Iterable[dict]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=_COLUMNS[name])
+def _arrow(name: str, rows: list[dict]) -> pa.Table:
+    columns = _COLUMNS[name]
+    return pa.table({c: [row.get(c) for row in rows] for c in columns})
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
@@ -148,8 +148,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
             rows = getattr(batch, name)
             if not rows:
                 continue
-            frame = _frame(name, rows)
-            con.register("_batch_frame", frame)
+            con.register("_batch_frame", _arrow(name, rows))
             cols = ", ".join(_COLUMNS[name])
             conflict = " on conflict do nothing" if name == "images" else ""
             con.execute(

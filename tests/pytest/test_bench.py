@@ -1,0 +1,32 @@
+"""The pipeline gives the same answers as the papers' naive loop (one model, one full-size
+image at a time), and the bench set has real faces in it."""
+
+from __future__ import annotations
+
+from ingest.bench import agreement, make_bench_set, naive_loop, pipeline_results
+from ingest.profiles import build_models
+from ingest.runner import RunOptions, run_dataset
+
+
+def test_pipeline_agrees_with_the_naive_loop(tmp_path):
+    root = make_bench_set(tmp_path / "bench", 12, seed=3)
+    naive, seconds, count = naive_loop(build_models("default"), root)
+    assert count == 12 and seconds["faces.prepare"] > 0
+    db = tmp_path / "b.duckdb"
+    run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db, workers=2, batch_size=5))
+    report = agreement(naive, pipeline_results(db, "bench"))
+    assert report["faces_compared"] > 0, "the bench set should contain detectable faces"
+    assert report["images_face_count_mismatch"] == 0
+    assert report["max_abs_age_diff"] < 1e-3 and report["max_abs_gender_diff"] < 1e-4
+    assert report["max_abs_nsfw_diff"] < 1e-4 and report["top1_disagreements"] == 0
+
+
+def test_decode_time_downscaling_changes_little(tmp_path):
+    """Large images are decoded at reduced size (JPEG draft); answers stay close."""
+    root = make_bench_set(tmp_path / "big", 6, seed=5, size=(2400, 1800))
+    naive, _, _ = naive_loop(build_models("default"), root)
+    db = tmp_path / "big.duckdb"
+    run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db, workers=0))
+    report = agreement(naive, pipeline_results(db, "bench"))
+    assert report["max_abs_nsfw_diff"] < 0.1
+    assert report["images_face_count_mismatch"] <= 1
