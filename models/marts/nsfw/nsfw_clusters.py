@@ -42,6 +42,8 @@ def model(dbt, session):
     damping = float(dbt.config.get("damping"))
     seed = int(dbt.config.get("seed"))
     min_faces = int(dbt.config.get("min_faces"))
+    use_age = str(dbt.config.get("use_age")).strip().lower() in ("true", "1", "yes")
+    feature_columns = ["mean_nsfw", "mean_gender"] + (["mean_age"] if use_age else [])
 
     nsfw = (
         dbt.ref("class_nsfw")
@@ -64,9 +66,11 @@ def model(dbt, session):
                 .sort_values("wnid", kind="stable")
                 .reset_index(drop=True)
             )
+            if use_age:
+                classes = classes[classes["mean_age"].notna()].reset_index(drop=True)
             if classes.empty:
                 continue
-            features = classes[["mean_nsfw", "mean_gender"]].to_numpy(dtype=np.float64)
+            features = classes[feature_columns].to_numpy(dtype=np.float64)
             labels = cluster_labels(features, damping, seed)
             classes["cluster_id"] = labels
             converged = labels >= 0
