@@ -182,6 +182,7 @@ def demo(
 @_guard
 def models(
     models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per weight file.")] = False,
 ) -> None:
     """List each profile, each model, where its weights are and whether they are usable."""
     from .config import models_dir as env_models_dir
@@ -193,8 +194,9 @@ def models(
     conflict = onnxruntime_conflict()
     if conflict:
         console.print(f"[yellow]warning:[/] {conflict}", soft_wrap=True)
-    out.print(f"onnxruntime providers: {', '.join(onnx_providers_available())}; "
-              f"CUDA usable: {'yes' if cuda_available() else 'no'}; weights folder: {folder or 'not set'}")
+    if not as_json:
+        out.print(f"onnxruntime providers: {', '.join(onnx_providers_available())}; "
+                  f"CUDA usable: {'yes' if cuda_available() else 'no'}; weights folder: {folder or 'not set'}")
     table = Table(title="models")
     for col in ("profile", "stage", "annotator", "file", "status"):
         table.add_column(col, overflow="fold")
@@ -204,9 +206,15 @@ def models(
                 model = REGISTRY[name](device="cpu", models_dir=folder)
                 for weight in model.weight_files():
                     problem = weight.problem()
+                    if as_json:
+                        out.print(json.dumps({"profile": profile, "stage": stage, "annotator": name,
+                                              "file": str(weight.path), "status": problem or "present"}),
+                                  soft_wrap=True)
+                        continue
                     status = "[green]present[/]" if problem is None else f"[red]{problem}[/]"
                     table.add_row(profile, stage, name, str(weight.path), status)
-    out.print(table)
+    if not as_json:
+        out.print(table)
 
 
 @app.command("import")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 from typer.testing import CliRunner
 
@@ -52,11 +54,19 @@ def test_external_tools_can_insert_with_plain_sql(tmp_path):
     con.close()
 
 
-def test_models_lists_default_profile_as_present():
-    result = runner.invoke(app, ["models"])
+def test_models_lists_every_file_with_its_status(tmp_path):
+    import json
+
+    assert runner.invoke(app, ["models"]).exit_code == 0
+    result = runner.invoke(app, ["models", "--json", "--models-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "age-v1.onnx" in result.output and "open_nsfw.onnx" in result.output
-    assert "present" in result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    status = {Path(r["file"]).name: r["status"] for r in rows}
+    assert status["age-v1.onnx"] == status["open_nsfw.onnx"] == "present"
+    assert status["det_10g.onnx"] == status["NASNet-mobile.h5"] == "missing"
+    (tmp_path / "NASNet-mobile.h5").write_bytes(b"x" * 10)
+    result = runner.invoke(app, ["models", "--json", "--models-dir", str(tmp_path)])
+    assert any(json.loads(line)["status"].startswith("truncated") for line in result.output.splitlines())
 
 
 def test_demo_builds_an_ilsvrc_dataset(tmp_path):
