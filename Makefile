@@ -37,7 +37,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check ingest tests
-	$(BIN)/sqlfluff lint models analyses tests/dbt
+	$(BIN)/sqlfluff lint models analyses tests/dbt tests/dbt_macros
 
 pytest: setup
 	$(BIN)/pytest

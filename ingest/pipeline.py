@@ -148,8 +148,11 @@ def _infer_isolated(
     model: Model, index: int, members: list[tuple[int, Prepared]]
 ) -> list[tuple[int, Any]]:
     """Batched inference; if the batch fails, retry one by one so only bad images error."""
+    step = model.cpu_batch if model.device == "cpu" else len(members)
     try:
-        values = model.infer([p.inputs[index] for _, p in members])
+        values = []
+        for start in range(0, len(members), step):
+            values.extend(model.infer([p.inputs[index] for _, p in members[start : start + step]]))
         return [(pos, value) for (pos, _), value in zip(members, values, strict=True)]
     except Exception:  # noqa: BLE001
         out: list[tuple[int, Any]] = []

@@ -69,6 +69,9 @@ class Model(ABC):
     annotator: str = ""
     #: longest image side the stage wants from the decoder (None: full size)
     wanted_side: int | None = None
+    #: largest batch worth running on a CPU; measured on the 2-core machine (BENCHMARKS.md):
+    #: beyond a few images, CPU inference gets slower per image, not faster
+    cpu_batch: int = 4
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         self.device = device

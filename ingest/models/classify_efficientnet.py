@@ -31,6 +31,7 @@ class EfficientNetLite0(Model):
     stage = "classify"
     annotator = "torch/efficientnet-lite0"
     wanted_side = 512
+    cpu_batch = 2
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         super().__init__(device, models_dir)
