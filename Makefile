@@ -34,6 +34,7 @@ demo: setup
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo
 	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card --out warehouse/audit_card.md
 
 lint: setup
 	$(BIN)/ruff check ingest tests
@@ -49,6 +50,7 @@ dbt-test: setup
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json
 	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card --out warehouse/test_audit_card.md
 
 test: lint pytest dbt-test
 

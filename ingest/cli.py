@@ -299,6 +299,25 @@ def synth(
 
 @app.command()
 @_guard
+def card(
+    output: Annotated[Path | None, typer.Option("--out", help="Write the card here (default: print it).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows per ranked section.")] = 5,
+    db: DbOption = None,
+) -> None:
+    """Write a dataset audit card (Markdown) from the census marts: coverage, humans, NSFW
+    shortlist, apparent minors, annotator agreement, the human-delta test. Run dbt build first."""
+    from .card import build_card
+
+    text = build_card(db, top)
+    if output is None:
+        out.print(text, soft_wrap=True, markup=False, highlight=False)
+    else:
+        output.write_text(text)
+        out.print(f"Audit card written to {output}")
+
+
+@app.command()
+@_guard
 def summary(db: DbOption = None) -> None:
     """Print a short census summary: raw row counts, per-annotator coverage, top classes."""
     from .summary import print_summary

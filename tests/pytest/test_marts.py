@@ -596,3 +596,15 @@ def test_build_on_empty_warehouse(tmp_path):
             assert con.execute(f"select count(*) from main.{name}").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def test_audit_card_is_built_from_the_marts(raw, warehouse):
+    from ingest.card import CAVEAT, build_card
+
+    text = build_card(warehouse)
+    assert CAVEAT in text
+    overview = mart(warehouse, "census_overview")
+    first = overview.sort_values(["annotator", "split"]).iloc[0]
+    assert f"| {first.annotator} | {first.split} | {int(first.n_images):,} |" in text
+    assert "## Do two face models agree?" in text and FACES_A in text and FACES_B in text
+    assert "Only one face model has been run." not in text
