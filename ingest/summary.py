@@ -62,6 +62,12 @@ def _census(console: Console, con) -> None:
         table.add_row(annotator, wnid, split, str(n_images), _fmt(eta), str(n_faces),
                       _fmt(age, 1), _fmt(gender))
     console.print(table)
+    if _has_table(con, "main", "demographics"):
+        for annotator, n_faces, pct_female, pct_over_60 in con.execute(
+            "select annotator, n_faces, pct_female, pct_over_60 from main.demographics order by 1"
+        ).fetchall():
+            console.print(f"demographics: {annotator}: {n_faces:,} kept faces, {_fmt(pct_female, 1)}% apparent "
+                          f"female, {_fmt(pct_over_60, 1)}% apparent over 60")
     for mart, query in (
         ("class_nsfw", "select annotator, count(*), max(mean_nsfw) from main.class_nsfw group by 1"),
         ("class_accuracy", "select annotator, count(*), avg(top5) from main.class_accuracy "
