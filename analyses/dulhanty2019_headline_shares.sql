@@ -6,13 +6,7 @@ with train_faces as (
         annotator,
         gender,
         age,
-        case
-            when floor(age) < 15 then '0-14'
-            when floor(age) < 30 then '15-29'
-            when floor(age) < 45 then '30-44'
-            when floor(age) < 60 then '45-59'
-            else '60+'
-        end as age_bucket
+        age_bucket
     from {{ ref('int_kept_faces') }}
     where split = 'train' and age is not null and gender is not null
 ),

@@ -151,18 +151,24 @@ def _print_summary(summary, as_json: bool) -> None:
     if as_json:
         out.print(json.dumps(data), soft_wrap=True)
         return
-    table = Table(title=f"ingest run: {summary.dataset} on {summary.device}")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
     labels = {
         "listed": "images listed", "already_done": "already done (skipped)",
         "images": "images processed", "ok": "ok", "errors": "errors",
         "faces": "faces detected (all scores)", "faces_kept": "faces with det_score >= 0.9",
         "seconds": "time (s)", "images_per_s": "images/s",
     }
-    for key, label in labels.items():
-        table.add_row(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
-    out.print(table)
+    rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
+            for key, label in labels.items()]
+    out.print(_measure_table(f"ingest run: {summary.dataset} on {summary.device}", rows))
+
+
+def _measure_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 @app.command()
@@ -274,12 +280,8 @@ def bench(
     if as_json:
         out.print(json.dumps(report), soft_wrap=True)
         return
-    table = Table(title=f"ingest bench: {report['images']} images")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for key, value in report.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    out.print(table)
+    rows = [(key, json.dumps(value) if isinstance(value, dict) else str(value)) for key, value in report.items()]
+    out.print(_measure_table(f"ingest bench: {report['images']} images", rows))
 
 
 @app.command()

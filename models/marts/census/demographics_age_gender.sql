@@ -4,13 +4,7 @@ with classified as (
     select
         annotator,
         gender,
-        case
-            when floor(age) < 15 then '0-14'
-            when floor(age) < 30 then '15-29'
-            when floor(age) < 45 then '30-44'
-            when floor(age) < 60 then '45-59'
-            else '60+'
-        end as age_bucket
+        age_bucket
     from {{ ref('int_kept_faces') }}
     where age is not null and gender is not null
 ),

@@ -8,27 +8,15 @@ with train_classes as (
         n_images_with_faces,
         n_faces,
         n_women,
-        n_men
+        n_men,
+        100 * n_women / (n_women + n_men) as pct_female,
+        100 * n_men / (n_women + n_men) as pct_male
     from {{ ref('class_census') }}
     where
         split = 'train'
         and n_images >= {{ var('synset_min_images') }}
         and n_images_with_faces / n_images >= {{ var('synset_min_face_share') }}
         and n_women + n_men > 0
-),
-
-shares as (
-    select
-        annotator,
-        wnid,
-        n_images,
-        n_images_with_faces,
-        n_faces,
-        n_women,
-        n_men,
-        100 * n_women / (n_women + n_men) as pct_female,
-        100 * n_men / (n_women + n_men) as pct_male
-    from train_classes
 )
 
 select
@@ -43,4 +31,4 @@ select
     pct_male,
     row_number() over (partition by annotator order by pct_female desc, wnid asc) as rank_female,
     row_number() over (partition by annotator order by pct_male desc, wnid asc) as rank_male
-from shares
+from train_classes
