@@ -84,6 +84,8 @@ def run(
     stages: Annotated[str | None, typer.Option(help="Stages to run, e.g. faces,nsfw (default: all).")] = None,
     layout: Annotated[str, typer.Option(help="auto, ilsvrc, folders or manifest.")] = "auto",
     manifest: Annotated[Path | None, typer.Option(help="CSV/Parquet with rel_path, split, label.")] = None,
+    labels: Annotated[str, typer.Option(
+        help="Label check: imagenet (the 1,000 ILSVRC wnids), any, or auto (imagenet for ILSVRC layout).")] = "auto",
     shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
     workers: Annotated[int | None, typer.Option(help="Decode processes (0 = in-process; default: CPUs).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
@@ -112,7 +114,7 @@ def run(
         raise CensusError(f"The dataset folder {dataset_root} does not exist.")
     options = RunOptions(
         dataset_root=dataset_root, dataset=dataset, profile=profile, device=device,
-        stages=parse_stages(stages), layout=layout, manifest=manifest, shard=parse_shard(shard),
+        stages=parse_stages(stages), layout=layout, labels=labels, manifest=manifest, shard=parse_shard(shard),
         workers=workers, batch_size=batch_size, commit_every=commit_every, retry_errors=retry_errors, limit=limit,
         models_dir=models_dir or env_models_dir(), db=db, overrides=parse_overrides(model),
     )

@@ -69,10 +69,35 @@ def detect_layout(root: Path) -> str:
     return "folders"
 
 
-def list_images(root: Path, layout: str = "auto", manifest: Path | None = None) -> list[ImageRef]:
+LABEL_CHECKS = ("auto", "imagenet", "any")
+
+
+def check_labels(refs: list[ImageRef], labels: str, layout: str) -> None:
+    """With ``imagenet`` (the default for the ILSVRC layout) every label must be one of the
+    1,000 ILSVRC-2012 wnids; ``any`` accepts any label (ImageNet-21k subsets, other datasets)."""
+    if labels not in LABEL_CHECKS:
+        raise CensusError(f"Unknown --labels {labels!r}: use one of {', '.join(LABEL_CHECKS)}.")
+    if labels == "any" or (labels == "auto" and layout != "ilsvrc"):
+        return
+    from .models.imagenet import imagenet_wnids
+
+    known = set(imagenet_wnids())
+    unknown = sorted({r.wnid for r in refs} - known)
+    if unknown:
+        raise CensusError(
+            f"{len(unknown)} label(s) are not ILSVRC-2012 classes ({', '.join(unknown[:5])}); "
+            "fix them, or pass --labels any for other WordNet subsets."
+        )
+
+
+def list_images(
+    root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto"
+) -> list[ImageRef]:
     """All images of a dataset, in a deterministic order."""
     if manifest is not None:
-        return read_manifest(root, manifest)
+        refs = read_manifest(root, manifest)
+        check_labels(refs, labels, "manifest")
+        return refs
     if not root.exists():
         raise CensusError(f"The dataset folder {root} does not exist.")
     if layout == "auto":
@@ -84,6 +109,7 @@ def list_images(root: Path, layout: str = "auto", manifest: Path | None = None) 
     refs = list_ilsvrc(root) if layout == "ilsvrc" else list_folders(root)
     if not refs:
         raise CensusError(f"No images found under {root} (layout {layout}).")
+    check_labels(refs, labels, layout)
     return refs
 
 
@@ -93,7 +119,13 @@ def list_ilsvrc(root: Path) -> list[ImageRef]:
         folder = root / split
         if not folder.is_dir():
             continue
-        class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and WNID.match(p.name))
+        class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
+        strays = [p.name for p in class_dirs if not WNID.match(p.name)]
+        if strays:
+            raise CensusError(
+                f"{folder} holds folder(s) that are not WordNet ids ({', '.join(strays[:5])}); "
+                "an ILSVRC layout needs train/<wnid>/ folders; use --layout folders for other names."
+            )
         for class_dir in class_dirs:
             refs.extend(
                 ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir)

@@ -25,6 +25,7 @@ class RunOptions:
     device: str = "auto"
     stages: list[str] | None = None
     layout: str = "auto"
+    labels: str = "auto"
     manifest: Path | None = None
     shard: tuple[int, int] | None = None
     workers: int | None = None
@@ -86,7 +87,7 @@ def run_dataset(
     models = make()
     for model in models:
         model.check()
-    refs = list_images(root, options.layout, options.manifest)
+    refs = list_images(root, options.layout, options.manifest, options.labels)
     workers = options.workers if options.workers is not None else default_workers()
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
     for model in models:

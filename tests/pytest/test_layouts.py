@@ -104,3 +104,23 @@ def test_bad_manifest_is_one_clear_error(tmp_path: Path, content: str, message: 
 def test_missing_dataset(tmp_path: Path):
     with pytest.raises(CensusError, match="does not exist"):
         list_images(tmp_path / "nope")
+
+
+def test_unknown_wnids_are_refused_for_imagenet(tmp_path: Path):
+    folder = tmp_path / "train" / "n99999999"
+    folder.mkdir(parents=True)
+    noise_jpeg(folder / "a.JPEG")
+    (tmp_path / "train" / "n01440764").mkdir()
+    noise_jpeg(tmp_path / "train" / "n01440764" / "b.JPEG")
+    with pytest.raises(CensusError, match="not ILSVRC-2012 classes.*n99999999"):
+        list_images(tmp_path)
+    assert len(list_images(tmp_path, labels="any")) == 2  # e.g. an ImageNet-21k subset
+
+
+def test_stray_folder_in_ilsvrc_train_is_not_silently_dropped(tmp_path: Path):
+    for name in ("n01440764", "holiday_photos"):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        noise_jpeg(tmp_path / "train" / name / "a.JPEG")
+    with pytest.raises(CensusError, match="holiday_photos"):
+        list_images(tmp_path)
+    assert len(list_images(tmp_path, layout="folders")) == 2

@@ -96,6 +96,7 @@ def test_second_writer_gets_a_clear_message(dataset, tmp_path):
         (["run", "{ds}", "--layout", "zip"], "Unknown layout"),
         (["run", "{ds}", "--manifest", "{manifest}"], "lacks column"),
         (["run", "{ds}", "--manifest", "{escaping}"], "leaves the root"),
+        (["run", "{ds}", "--manifest", "{unknown}", "--labels", "imagenet"], "not ILSVRC-2012 classes"),
     ],
 )
 def test_bad_arguments_one_sentence_nothing_written(dataset, tmp_path, args, message):
@@ -103,8 +104,10 @@ def test_bad_arguments_one_sentence_nothing_written(dataset, tmp_path, args, mes
     manifest.write_text("rel_path,split\na.jpg,train\n")
     escaping = tmp_path / "e.csv"
     escaping.write_text("rel_path,split,label\n../../etc/passwd,train,n01440764\n")
+    unknown = tmp_path / "u.csv"
+    unknown.write_text("rel_path,split,label\ntrain/n01440764/n01440764_0.JPEG,train,n12345678\n")
     db = tmp_path / "bad.duckdb"
-    filled = [a.format(ds=dataset, manifest=manifest, escaping=escaping) for a in args]
+    filled = [a.format(ds=dataset, manifest=manifest, escaping=escaping, unknown=unknown) for a in args]
     result = cli(*filled, "--db", str(db))
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
