@@ -208,19 +208,20 @@ def models(
     table = Table(title="models")
     for col in ("profile", "stage", "annotator", "file", "status"):
         table.add_column(col, overflow="fold")
-    for profile, stages in PROFILES.items():
-        for stage, names in stages.items():
-            for name in names:
-                model = REGISTRY[name](device="cpu", models_dir=folder)
-                for weight in model.weight_files():
-                    problem = weight.problem()
-                    if as_json:
-                        out.print(json.dumps({"profile": profile, "stage": stage, "annotator": name,
-                                              "file": str(weight.path), "status": problem or "present"}),
-                                  soft_wrap=True)
-                        continue
-                    status = "[green]present[/]" if problem is None else f"[red]{problem}[/]"
-                    table.add_row(profile, stage, name, str(weight.path), status)
+    listing = [(profile, stage, name) for profile, stages in PROFILES.items()
+               for stage, names in stages.items() for name in names]
+    in_profiles = {name for _, _, name in listing}
+    listing += [("(extra)", cls.stage, name) for name, cls in REGISTRY.items() if name not in in_profiles]
+    for profile, stage, name in listing:
+        model = REGISTRY[name](device="cpu", models_dir=folder)
+        for weight in model.weight_files():
+            problem = weight.problem()
+            if as_json:
+                out.print(json.dumps({"profile": profile, "stage": stage, "annotator": name,
+                                      "file": str(weight.path), "status": problem or "present"}), soft_wrap=True)
+                continue
+            status = "[green]present[/]" if problem is None else f"[red]{problem}[/]"
+            table.add_row(profile, stage, name, str(weight.path), status)
     if not as_json:
         out.print(table)
 
