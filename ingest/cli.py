@@ -118,14 +118,22 @@ def run(
         workers=workers, batch_size=batch_size, commit_every=commit_every, retry_errors=retry_errors, limit=limit,
         models_dir=models_dir or env_models_dir(), db=db, overrides=parse_overrides(model),
     )
+    progress, on_start, on_progress = _run_progress(disable=as_json)
+    with progress:
+        summary = run_dataset(options, on_start, on_progress)
+    _print_summary(summary, as_json)
+
+
+def _run_progress(disable: bool):
+    """A Rich progress bar with images/s, faces kept and errors so far, and its callbacks."""
+    import time
+
     progress = Progress(
         TextColumn("[bold]census"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:.1f} img/s"), TextColumn("faces {task.fields[faces]}"),
         TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=as_json or not console.is_terminal and False,
+        console=console, disable=disable,
     )
-    import time
-
     state = {"task": None, "t0": time.perf_counter()}
 
     def on_start(total: int) -> None:
@@ -137,9 +145,7 @@ def run(
         progress.update(state["task"], completed=stats.seen, rate=stats.seen / elapsed,
                         faces=stats.faces_kept, errors=stats.errors)
 
-    with progress:
-        summary = run_dataset(options, on_start, on_progress)
-    _print_summary(summary, as_json)
+    return progress, on_start, on_progress
 
 
 def _print_summary(summary, as_json: bool) -> None:

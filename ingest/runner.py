@@ -14,7 +14,7 @@ from .layouts import list_images
 from .models.runtime import resolve_device, set_inference_threads
 from .pipeline import Stats, infer_batch, prepared_stream, work_items
 from .profiles import build_models
-from .warehouse import connect, done_image_ids, finish_run, init_schema, start_run, write_batch
+from .warehouse import Batch, connect, done_image_ids, finish_run, init_schema, start_run, write_batch
 
 
 @dataclass
@@ -141,10 +141,7 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
 def _stream(options, root, models, make, items, ids, dataset, con, stats, on_progress) -> None:
     max_side = _max_side(models)
     workers = options.workers if options.workers is not None else default_workers()
-    pending = []
-    buffered = None
-    from .warehouse import Batch
-
+    pending: list = []
     buffered = Batch()
     stream = prepared_stream(root, models, make, items, workers=workers, max_side=max_side)
     for prepared in stream:
