@@ -88,38 +88,43 @@ def _work_chunk(items: list[WorkItem]) -> list[Prepared]:
     ]
 
 
+def start_workers(root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None):
+    """A pool of decode processes; they start (imports, detector set-up) while the caller
+    loads the networks."""
+    context = mp.get_context("spawn")
+    return context.Pool(workers, _init_worker, (str(root), factory, max_side))
+
+
 def prepared_stream(
     root: Path,
     models: list[Model],
-    factory: Callable[[], list[Model]],
     items: list[WorkItem],
     *,
-    workers: int,
+    pool=None,
     max_side: int | None,
     chunk: int = 8,
     max_inflight: int = 32,
 ) -> Iterator[Prepared]:
-    """Prepared images in work-list order; at most ``max_inflight`` chunks in flight."""
+    """Prepared images in work-list order; at most ``max_inflight`` chunks in flight.
+    Without a pool the images are prepared in this process."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    if workers <= 0:
+    if pool is None:
         for piece in chunks:
             for item in piece:
                 yield prepare_item(root, models, item, max_side)
         return
-    context = mp.get_context("spawn")
-    with context.Pool(workers, _init_worker, (str(root), factory, max_side)) as pool:
-        pending: deque = deque()
-        iterator = iter(chunks)
-        for piece in iterator:
-            pending.append(pool.apply_async(_work_chunk, (piece,)))
-            if len(pending) >= max_inflight:
-                break
-        while pending:
-            results = pending.popleft().get()
-            nxt = next(iterator, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_work_chunk, (nxt,)))
-            yield from results
+    pending: deque = deque()
+    iterator = iter(chunks)
+    for piece in iterator:
+        pending.append(pool.apply_async(_work_chunk, (piece,)))
+        if len(pending) >= max_inflight:
+            break
+    while pending:
+        results = pending.popleft().get()
+        nxt = next(iterator, None)
+        if nxt is not None:
+            pending.append(pool.apply_async(_work_chunk, (nxt,)))
+        yield from results
 
 
 def infer_batch(

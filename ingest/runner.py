@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 from .errors import CensusError
 from .layouts import list_images
 from .models.runtime import resolve_device, set_inference_threads
-from .pipeline import Stats, infer_batch, prepared_stream, work_items
+from .pipeline import Stats, infer_batch, prepared_stream, start_workers, work_items
 from .profiles import build_models
 from .warehouse import Batch, connect, done_image_ids, finish_run, init_schema, start_run, write_batch
 
@@ -90,8 +91,6 @@ def run_dataset(
     refs = list_images(root, options.layout, options.manifest, options.labels)
     workers = options.workers if options.workers is not None else default_workers()
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
-    for model in models:
-        model.load()  # a model that cannot load stops here, before any row lands
 
     con = connect(options.db)
     try:
@@ -103,21 +102,29 @@ def run_dataset(
         items = work_items(refs, dataset, models, done, options.shard)
         if options.limit is not None:
             items = items[: options.limit]
-        if on_start:
-            on_start(len(items))
         stats = Stats()
         run_ids: dict[str, str] = {}
         started = time.perf_counter()
         if items:
-            run_ids = _start_runs(con, models, dataset, device, options)
-            ids = [run_ids[m.annotator] for m in models]
-            status = "failed"
-            try:
-                _stream(options, root, models, make, items, ids, dataset, con, stats, on_progress)
-                status = "complete"
-            finally:
-                for run_id in ids:
-                    finish_run(con, run_id, status)
+            with contextlib.ExitStack() as stack:
+                pool = None
+                if workers > 0:
+                    pool = stack.enter_context(start_workers(root, make, workers, _max_side(models)))
+                for model in models:
+                    model.load()  # a model that cannot load stops here, before any row lands
+                if on_start:
+                    on_start(len(items))
+                run_ids = _start_runs(con, models, dataset, device, options)
+                ids = [run_ids[m.annotator] for m in models]
+                status = "failed"
+                try:
+                    _stream(options, root, models, pool, items, ids, dataset, con, stats, on_progress)
+                    status = "complete"
+                finally:
+                    for run_id in ids:
+                        finish_run(con, run_id, status)
+        elif on_start:
+            on_start(0)
         seconds = time.perf_counter() - started
     finally:
         con.close()
@@ -138,12 +145,10 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
     return run_ids
 
 
-def _stream(options, root, models, make, items, ids, dataset, con, stats, on_progress) -> None:
-    max_side = _max_side(models)
-    workers = options.workers if options.workers is not None else default_workers()
+def _stream(options, root, models, pool, items, ids, dataset, con, stats, on_progress) -> None:
     pending: list = []
     buffered = Batch()
-    stream = prepared_stream(root, models, make, items, workers=workers, max_side=max_side)
+    stream = prepared_stream(root, models, items, pool=pool, max_side=_max_side(models))
     for prepared in stream:
         pending.append(prepared)
         if len(pending) >= options.batch_size:
