@@ -33,7 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-out = Console()
+# Logs and pipes get 120 columns rather than Rich's default 80, so tables stay readable.
+out = Console() if sys.stdout.isatty() else Console(width=120)
 
 DbOption = Annotated[
     Path | None,
