@@ -72,7 +72,7 @@ def detect_layout(root: Path) -> str:
 LABEL_CHECKS = ("auto", "imagenet", "any")
 
 
-def check_labels(refs: list[ImageRef], labels: str, layout: str) -> None:
+def check_labels(wnids: set[str], labels: str, layout: str) -> None:
     """With ``imagenet`` (the default for the ILSVRC layout) every label must be one of the
     1,000 ILSVRC-2012 wnids; ``any`` accepts any label (ImageNet-21k subsets, other datasets)."""
     if labels not in LABEL_CHECKS:
@@ -82,7 +82,7 @@ def check_labels(refs: list[ImageRef], labels: str, layout: str) -> None:
     from .models.imagenet import imagenet_wnids
 
     known = set(imagenet_wnids())
-    unknown = sorted({r.wnid for r in refs} - known)
+    unknown = sorted(set(wnids) - known)
     if unknown:
         raise CensusError(
             f"{len(unknown)} label(s) are not ILSVRC-2012 classes ({', '.join(unknown[:5])}); "
@@ -90,14 +90,10 @@ def check_labels(refs: list[ImageRef], labels: str, layout: str) -> None:
         )
 
 
-def list_images(
-    root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto"
-) -> list[ImageRef]:
-    """All images of a dataset, in a deterministic order."""
+def resolve_layout(root: Path, layout: str, manifest: Path | None) -> str:
+    """The concrete layout of a dataset, with one clear sentence for what cannot work."""
     if manifest is not None:
-        refs = read_manifest(root, manifest)
-        check_labels(refs, labels, "manifest")
-        return refs
+        return "manifest"
     if not root.exists():
         raise CensusError(f"The dataset folder {root} does not exist.")
     if layout == "auto":
@@ -106,15 +102,33 @@ def list_images(
         raise CensusError("The manifest layout needs --manifest FILE (CSV or Parquet).")
     if not root.is_dir():
         raise CensusError(f"The dataset {root} is not a folder.")
-    refs = list_ilsvrc(root) if layout == "ilsvrc" else list_folders(root)
-    if not refs:
+    return layout
+
+
+def iter_images(root: Path, layout: str, manifest: Path | None = None) -> Iterator[ImageRef]:
+    """Every image of a dataset in a deterministic order, one at a time (folders are walked
+    lazily, so listing ImageNet does not hold 1.3M paths at once)."""
+    if layout == "manifest":
+        yield from read_manifest(root, manifest)
+    elif layout == "ilsvrc":
+        yield from list_ilsvrc(root)
+    else:
+        yield from list_folders(root)
+
+
+def list_images(
+    root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto"
+) -> list[ImageRef]:
+    """All images of a dataset, in a deterministic order."""
+    layout = resolve_layout(root, layout, manifest)
+    refs = list(iter_images(root, layout, manifest))
+    if not refs and layout != "manifest":
         raise CensusError(f"No images found under {root} (layout {layout}).")
-    check_labels(refs, labels, layout)
+    check_labels({r.wnid for r in refs}, labels, layout)
     return refs
 
 
-def list_ilsvrc(root: Path) -> list[ImageRef]:
-    refs: list[ImageRef] = []
+def list_ilsvrc(root: Path) -> Iterator[ImageRef]:
     for split in SPLITS:
         folder = root / split
         if not folder.is_dir():
@@ -127,9 +141,7 @@ def list_ilsvrc(root: Path) -> list[ImageRef]:
                 "an ILSVRC layout needs train/<wnid>/ folders; use --layout folders for other names."
             )
         for class_dir in class_dirs:
-            refs.extend(
-                ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir)
-            )
+            yield from (ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir))
         loose = sorted(p for p in folder.iterdir() if not p.is_dir() and is_image(p.name))
         if loose:
             labels = _flat_labels(root, folder, split)
@@ -140,8 +152,7 @@ def list_ilsvrc(root: Path) -> list[ImageRef]:
                         f"{_rel(root, path)} has no label in the {split} ground truth; "
                         "add it to LOC_val_solution.csv or move it into a <wnid> folder."
                     )
-                refs.append(ImageRef(_rel(root, path), split, label))
-    return refs
+                yield ImageRef(_rel(root, path), split, label)
 
 
 def _flat_labels(root: Path, folder: Path, split: str) -> dict[str, str]:
@@ -191,22 +202,18 @@ def _devkit_val_labels(devkit: Path, folder: Path) -> dict[str, str]:
     return {f"ILSVRC2012_val_{i:08d}": id_to_wnid[int(v)] for i, v in enumerate(truth, start=1)}
 
 
-def list_folders(root: Path) -> list[ImageRef]:
-    refs: list[ImageRef] = []
+def list_folders(root: Path) -> Iterator[ImageRef]:
     split_dirs = [root / s for s in SPLITS if (root / s).is_dir()]
     if split_dirs:
         for folder in split_dirs:
-            refs.extend(_class_folders(root, folder, folder.name))
+            yield from _class_folders(root, folder, folder.name)
     else:
-        refs.extend(_class_folders(root, root, "train"))
-    return refs
+        yield from _class_folders(root, root, "train")
 
 
-def _class_folders(root: Path, folder: Path, split: str) -> list[ImageRef]:
-    refs: list[ImageRef] = []
+def _class_folders(root: Path, folder: Path, split: str) -> Iterator[ImageRef]:
     for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        refs.extend(ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir))
-    return refs
+        yield from (ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir))
 
 
 def safe_rel_path(value: str) -> str | None:

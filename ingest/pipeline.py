@@ -7,13 +7,12 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .decode import Decoded, decode_path
-from .ids import image_id
 from .layouts import ImageRef
 from .models import Model
 from .warehouse import Batch
@@ -88,6 +87,17 @@ def _work_chunk(items: list[WorkItem]) -> list[Prepared]:
     ]
 
 
+def _chunked(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    piece: list[WorkItem] = []
+    for item in items:
+        piece.append(item)
+        if len(piece) == size:
+            yield piece
+            piece = []
+    if piece:
+        yield piece
+
+
 def start_workers(root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None):
     """A pool of decode processes; they start (imports, detector set-up) while the caller
     loads the networks."""
@@ -98,7 +108,7 @@ def start_workers(root: Path, factory: Callable[[], list[Model]], workers: int, 
 def prepared_stream(
     root: Path,
     models: list[Model],
-    items: list[WorkItem],
+    items: Iterable[WorkItem],
     *,
     pool=None,
     max_side: int | None,
@@ -107,7 +117,7 @@ def prepared_stream(
 ) -> Iterator[Prepared]:
     """Prepared images in work-list order; at most ``max_inflight`` chunks in flight.
     Without a pool the images are prepared in this process."""
-    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    chunks = _chunked(items, chunk)
     if pool is None:
         for piece in chunks:
             for item in piece:
@@ -210,16 +220,3 @@ def _result_rows(batch: Batch, stage: str, run_id: str, key: str, value, stats: 
     elif stage == "classify":
         for row in value:
             batch.predictions.append({"run_id": run_id, "image_id": key, **row})
-
-
-def work_items(refs: list[ImageRef], dataset: str, models: list[Model],
-               done: list[set[str]], shard: tuple[int, int] | None) -> list[WorkItem]:
-    items = []
-    for ref in refs:
-        key = image_id(dataset, ref.stored_path)
-        if shard is not None and shard_of(key, shard[1]) != shard[0]:
-            continue
-        stages = tuple(i for i in range(len(models)) if key not in done[i])
-        if stages:
-            items.append(WorkItem(ref, key, stages))
-    return items

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CensusError
-from .layouts import list_images
+from .layouts import iter_images, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
-from .pipeline import Stats, infer_batch, prepared_stream, start_workers, work_items
+from .pipeline import Stats, infer_batch, prepared_stream, start_workers
 from .profiles import build_models
-from .warehouse import Batch, connect, done_image_ids, finish_run, init_schema, start_run, write_batch
+from .warehouse import Batch, connect, finish_run, init_schema, start_run, write_batch
+from .worklist import WorkList
 
 
 @dataclass
@@ -88,24 +89,28 @@ def run_dataset(
     models = make()
     for model in models:
         model.check()
-    refs = list_images(root, options.layout, options.manifest, options.labels)
+    layout = resolve_layout(root, options.layout, options.manifest)
     workers = options.workers if options.workers is not None else default_workers()
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
+    with WorkList() as worklist:
+        worklist.add_images(iter_images(root, layout, options.manifest), dataset)
+        listed = worklist.validate(options.labels, layout, root)
+        return _run(options, root, dataset, device, models, make, workers, worklist, listed,
+                    on_start, on_progress)
 
+
+def _run(options, root, dataset, device, models, make, workers, worklist, listed, on_start, on_progress):
     con = connect(options.db)
     try:
         init_schema(con)
-        done = [
-            done_image_ids(con, m.annotator, dataset, retry_errors=options.retry_errors)
-            for m in models
-        ]
-        items = work_items(refs, dataset, models, done, options.shard)
-        if options.limit is not None:
-            items = items[: options.limit]
+        for index, model in enumerate(models):
+            worklist.add_done(index, con, model.annotator, dataset, options.retry_errors)
+        todo = worklist.count_todo(options.shard, options.limit)
+        items = worklist.todo(options.shard, options.limit)
         stats = Stats()
         run_ids: dict[str, str] = {}
         started = time.perf_counter()
-        if items:
+        if todo:
             with contextlib.ExitStack() as stack:
                 pool = None
                 if workers > 0:
@@ -113,7 +118,7 @@ def run_dataset(
                 for model in models:
                     model.load()  # a model that cannot load stops here, before any row lands
                 if on_start:
-                    on_start(len(items))
+                    on_start(todo)
                 run_ids = _start_runs(con, models, dataset, device, options)
                 ids = [run_ids[m.annotator] for m in models]
                 status = "failed"
@@ -128,8 +133,7 @@ def run_dataset(
         seconds = time.perf_counter() - started
     finally:
         con.close()
-    return RunSummary(dataset, len(refs), len(items), len(refs) - len(items), stats, seconds,
-                      run_ids, device)
+    return RunSummary(dataset, listed, todo, listed - todo, stats, seconds, run_ids, device)
 
 
 def _start_runs(con, models, dataset, device, options) -> dict[str, str]:

@@ -1,0 +1,126 @@
+"""The work list of a run, kept in a scratch DuckDB file on disk rather than in Python
+objects, so the memory of `ingest run` does not grow with the dataset: listing ImageNet,
+checking its labels, skipping what is done and sharding are SQL over that file, and the
+images to do stream out in order, a chunk at a time."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .errors import CensusError
+from .ids import image_id
+from .layouts import ImageRef, check_labels
+from .pipeline import WorkItem
+
+CHUNK = 50_000
+
+
+class WorkList:
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="census-worklist-")
+        self.con = duckdb.connect(str(Path(self._tmp.name) / "worklist.duckdb"))
+        self.con.execute("set memory_limit = '256MB'")
+        self.con.execute("set preserve_insertion_order = true")
+        self.con.execute("""create table refs (seq bigint, fs_path blob, rel_path varchar, split varchar,
+                            wnid varchar, image_id varchar, shard_key ubigint)""")
+        self.con.execute("create table done (model integer, image_id varchar)")
+        self.n_models = 0
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> WorkList:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- filling ---------------------------------------------------------------------
+    def add_images(self, refs: Iterator[ImageRef], dataset: str) -> int:
+        seq = 0
+        buffer: list[ImageRef] = []
+        for ref in refs:
+            buffer.append(ref)
+            if len(buffer) >= CHUNK:
+                seq = self._append(buffer, dataset, seq)
+                buffer = []
+        return self._append(buffer, dataset, seq)
+
+    def _append(self, refs: list[ImageRef], dataset: str, seq: int) -> int:
+        if not refs:
+            return seq
+        keys = [image_id(dataset, r.stored_path) for r in refs]
+        table = pa.table({
+            "seq": pa.array(range(seq, seq + len(refs)), pa.int64()),
+            "fs_path": pa.array([os.fsencode(r.rel_path) for r in refs], pa.binary()),
+            "rel_path": [r.stored_path for r in refs],
+            "split": [r.split for r in refs],
+            "wnid": [r.wnid for r in refs],
+            "image_id": keys,
+            "shard_key": pa.array([int(k[:8], 16) for k in keys], pa.uint64()),
+        })
+        self.con.register("_refs", table)
+        self.con.execute("insert into refs select * from _refs")
+        self.con.unregister("_refs")
+        return seq + len(refs)
+
+    def validate(self, labels: str, layout: str, root: Path) -> int:
+        count = self.con.execute("select count(*) from refs").fetchone()[0]
+        if count == 0 and layout != "manifest":
+            raise CensusError(f"No images found under {root} (layout {layout}).")
+        wnids = {r[0] for r in self.con.execute("select distinct wnid from refs").fetchall()}
+        check_labels(wnids, labels, layout)
+        return count
+
+    def add_done(self, model: int, warehouse: duckdb.DuckDBPyConnection, annotator: str, dataset: str,
+                 retry_errors: bool) -> None:
+        """Copy the image ids this annotator already has from the warehouse, in chunks."""
+        status_filter = "and ir.status = 'ok'" if retry_errors else ""
+        cursor = warehouse.cursor()  # a reader of its own; the warehouse connection may hold a result
+        reader = cursor.sql(f"""
+            select distinct ?::integer as model, ir.image_id
+            from raw.image_runs ir join raw.runs r using (run_id)
+            where r.annotator = ? and r.dataset = ? {status_filter}""",
+            params=[model, annotator, dataset]).to_arrow_reader(CHUNK)
+        for batch in reader:
+            self.con.register("_done", pa.Table.from_batches([batch]))
+            self.con.execute("insert into done select model, image_id from _done")
+            self.con.unregister("_done")
+        cursor.close()
+        self.n_models = max(self.n_models, model + 1)
+
+    # -- reading ---------------------------------------------------------------------
+    def _todo_sql(self, shard: tuple[int, int] | None) -> str:
+        shard_filter = f"and r.shard_key % {int(shard[1])} = {int(shard[0])}" if shard else ""
+        return f"""
+            with done_models as (
+                select image_id, list(model order by model) as models from done group by image_id
+            )
+            select r.seq, r.fs_path, r.split, r.wnid, r.image_id, coalesce(d.models, []) as done_models
+            from refs r left join done_models d using (image_id)
+            where len(coalesce(d.models, [])) < {self.n_models} {shard_filter}
+            order by r.seq"""
+
+    def count_todo(self, shard: tuple[int, int] | None, limit: int | None) -> int:
+        count = self.con.execute(f"select count(*) from ({self._todo_sql(shard)})").fetchone()[0]
+        return min(count, limit) if limit is not None else count
+
+    def todo(self, shard: tuple[int, int] | None, limit: int | None) -> Iterator[WorkItem]:
+        """Work items in listing order, streamed from disk."""
+        sql = self._todo_sql(shard) + (f" limit {int(limit)}" if limit is not None else "")
+        cursor = self.con.cursor()
+        reader = cursor.sql(sql).to_arrow_reader(10_000)
+        for batch in reader:
+            for row in batch.to_pylist():
+                ref = ImageRef(os.fsdecode(row["fs_path"]), row["split"], row["wnid"])
+                done = set(row["done_models"])
+                stages = tuple(i for i in range(self.n_models) if i not in done)
+                yield WorkItem(ref, row["image_id"], stages)
+        cursor.close()
