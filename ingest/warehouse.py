@@ -84,22 +84,6 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str = "compl
     )
 
 
-def done_image_ids(
-    con: duckdb.DuckDBPyConnection, annotator: str, dataset: str, *, retry_errors: bool
-) -> set[str]:
-    """Images this annotator already has a row for (ok, or error unless retrying them)."""
-    status_filter = "and ir.status = 'ok'" if retry_errors else ""
-    rows = con.execute(
-        f"""
-        select distinct ir.image_id
-        from raw.image_runs ir join raw.runs r using (run_id)
-        where r.annotator = ? and r.dataset = ? {status_filter}
-        """,
-        [annotator, dataset],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 @dataclass
 class Batch:
     """Rows for a set of images, landed together in one transaction."""
