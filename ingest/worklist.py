@@ -72,7 +72,7 @@ class WorkList:
         return seq + len(refs)
 
     def validate(self, labels: str, layout: str, root: Path) -> int:
-        count = self.con.execute("select count(*) from refs").fetchone()[0]
+        count = self.con.execute("select count(*) from refs").fetchall()[0][0]
         if count == 0 and layout != "manifest":
             raise CensusError(f"No images found under {root} (layout {layout}).")
         wnids = {r[0] for r in self.con.execute("select distinct wnid from refs").fetchall()}
@@ -109,7 +109,7 @@ class WorkList:
             order by r.seq"""
 
     def count_todo(self, shard: tuple[int, int] | None, limit: int | None) -> int:
-        count = self.con.execute(f"select count(*) from ({self._todo_sql(shard)})").fetchone()[0]
+        count = self.con.execute(f"select count(*) from ({self._todo_sql(shard)})").fetchall()[0][0]
         return min(count, limit) if limit is not None else count
 
     def todo(self, shard: tuple[int, int] | None, limit: int | None) -> Iterator[WorkItem]:
