@@ -8,7 +8,6 @@ models, one process tree, one machine.
 
 from __future__ import annotations
 
-import json
 import resource
 import tempfile
 import time
@@ -177,7 +176,3 @@ def run_bench(count: int, images: Path | None, workers: int | None, batch_size: 
             report["agreement"] = agreement(naive, pipeline_results(db, "bench"))
         report.update(peak_rss_mb())
     return report
-
-
-def format_report(report: dict) -> str:
-    return json.dumps(report)

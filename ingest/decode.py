@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def decode_bytes(data: bytes, max_side: int | None) -> Decoded:
     """Decode with JPEG draft downscaling to at least ``max_side`` on the longest side."""
-    import io
-
     digest = hashlib.sha256(data).hexdigest()
     if not data:
         return Decoded(0, digest, None, None, error="empty file (0 bytes)")
@@ -63,7 +62,7 @@ def decode_bytes(data: bytes, max_side: int | None) -> Decoded:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             width, height = image.size
-            orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
+            orientation = image.getexif().get(0x0112, 1)
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
             if width * height > MAX_PIXELS:

@@ -44,8 +44,6 @@ def merge_warehouse(other: Path, db: Path | None = None) -> dict[str, int]:
         except Exception:
             con.execute("rollback")
             raise
-        finally:
-            pass
         con.execute("detach other_wh")
         return added
     finally:

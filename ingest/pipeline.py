@@ -47,11 +47,6 @@ class Stats:
         self.stage_seconds[key] = self.stage_seconds.get(key, 0.0) + seconds
 
 
-def shard_of(image_key: str, count: int) -> int:
-    """0-based shard of an image: a deterministic partition by image_id."""
-    return int(image_key[:8], 16) % count
-
-
 def prepare_item(root: Path, models: list[Model], item: WorkItem, max_side: int | None) -> Prepared:
     started = time.perf_counter()
     decoded = decode_path(root / item.ref.rel_path, max_side)

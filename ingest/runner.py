@@ -111,10 +111,11 @@ def _run(options, root, dataset, device, models, make, workers, worklist, listed
         run_ids: dict[str, str] = {}
         started = time.perf_counter()
         if todo:
+            max_side = _max_side(models)
             with contextlib.ExitStack() as stack:
                 pool = None
                 if workers > 0:
-                    pool = stack.enter_context(start_workers(root, make, workers, _max_side(models)))
+                    pool = stack.enter_context(start_workers(root, make, workers, max_side))
                 for model in models:
                     model.load()  # a model that cannot load stops here, before any row lands
                 if on_start:
@@ -123,7 +124,7 @@ def _run(options, root, dataset, device, models, make, workers, worklist, listed
                 ids = [run_ids[m.annotator] for m in models]
                 status = "failed"
                 try:
-                    _stream(options, root, models, pool, items, ids, dataset, con, stats, on_progress)
+                    _stream(options, root, models, pool, max_side, items, ids, dataset, con, stats, on_progress)
                     status = "complete"
                 finally:
                     for run_id in ids:
@@ -149,10 +150,10 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
     return run_ids
 
 
-def _stream(options, root, models, pool, items, ids, dataset, con, stats, on_progress) -> None:
+def _stream(options, root, models, pool, max_side, items, ids, dataset, con, stats, on_progress) -> None:
     pending: list = []
     buffered = Batch()
-    stream = prepared_stream(root, models, items, pool=pool, max_side=_max_side(models))
+    stream = prepared_stream(root, models, items, pool=pool, max_side=max_side)
     for prepared in stream:
         pending.append(prepared)
         if len(pending) >= options.batch_size:

@@ -18,7 +18,7 @@ def print_summary(console: Console, db=None) -> None:
     try:
         counts = table_counts(con)
         console.print("[bold]raw rows:[/] " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        table = Table(title="per annotator (latest ok result per image)")
+        table = Table(title="per annotator: images processed and rows landed")
         for col in ("stage", "annotator", "images ok", "errors", "rows"):
             table.add_column(col, justify="right" if col in ("images ok", "errors", "rows") else "left")
         rows = con.execute(

@@ -66,7 +66,7 @@ def start_run(
             stage,
             annotator,
             model_digest,
-            json.dumps(params, sort_keys=True) + "",
+            json.dumps(params, sort_keys=True),
             dataset,
             now(),
             status,

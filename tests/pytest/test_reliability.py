@@ -4,7 +4,6 @@ arguments, and the offline guarantee. These run the real CLI in subprocesses."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -151,9 +150,3 @@ def test_runs_offline(dataset, tmp_path):
     result = cli("run", str(dataset), "--dataset", "ds", "--workers", "1", "--db", str(db), "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert '"errors": 0' in result.stdout
-
-
-def test_second_writer_copy_is_untouched(reference_db, tmp_path):
-    copy = tmp_path / "copy.duckdb"
-    shutil.copy(reference_db, copy)
-    assert table(copy, "images").equals(table(reference_db, "images"))
