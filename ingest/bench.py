@@ -8,6 +8,7 @@ models, one process tree, one machine.
 
 from __future__ import annotations
 
+import os
 import resource
 import tempfile
 import time
@@ -148,6 +149,25 @@ def peak_rss_mb() -> dict[str, float]:
     return {"peak_rss_main_mb": round(own, 1), "peak_rss_worker_mb": round(children, 1)}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def ceiling(report: dict, cores: int) -> dict:
+    """What the pipeline could reach if its CPU work were spread over every core with no idle
+    time and no start-up: the ratio no scheduling of the same work can beat on this machine."""
+    per_image = report["pipeline_cpu_seconds"] / report["images"]
+    best = cores / per_image
+    out = {"cores": cores, "pipeline_cpu_seconds_per_image": round(per_image, 4),
+           "cpu_bound_images_per_s": round(best, 3)}
+    if "naive_images_per_s" in report:
+        out["cpu_bound_ratio"] = round(best / report["naive_images_per_s"], 2)
+    return out
+
+
 def run_bench(count: int, images: Path | None, workers: int | None, batch_size: int, skip_naive: bool,
               seed: int = 0, size: tuple[int, int] = (500, 375)) -> dict:
     from .profiles import build_models
@@ -158,21 +178,24 @@ def run_bench(count: int, images: Path | None, workers: int | None, batch_size: 
         report: dict = {"images": len(list_images(root))}
         if not skip_naive:
             models = build_models("default", device="cpu")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             naive, naive_seconds, n = naive_loop(models, root)
             elapsed = time.perf_counter() - t0
             report["naive_images_per_s"] = round(n / elapsed, 3)
+            report["naive_cpu_seconds"] = round(cpu_seconds() - c0, 2)
             report["naive_stage_seconds"] = {k: round(v, 2) for k, v in sorted(naive_seconds.items())}
         db = tmp_path / "bench.duckdb"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         summary = run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db,
                                          workers=workers, batch_size=batch_size))
         elapsed = time.perf_counter() - t0
+        report["pipeline_cpu_seconds"] = round(cpu_seconds() - c0, 2)  # workers are reaped by now
         report["pipeline_images_per_s"] = round(summary.stats.seen / elapsed, 3)
         report["pipeline_stage_seconds"] = {k: round(v, 2) for k, v in sorted(summary.stats.stage_seconds.items())}
         report["pipeline_seconds_including_model_load"] = round(elapsed, 2)
         if not skip_naive:
             report["ratio"] = round(report["pipeline_images_per_s"] / report["naive_images_per_s"], 2)
             report["agreement"] = agreement(naive, pipeline_results(db, "bench"))
+        report.update(ceiling(report, os.cpu_count() or 1))
         report.update(peak_rss_mb())
     return report

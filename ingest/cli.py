@@ -88,7 +88,9 @@ def run(
     labels: Annotated[str, typer.Option(
         help="Label check: imagenet (the 1,000 ILSVRC wnids), any, or auto (imagenet for ILSVRC layout).")] = "auto",
     shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Decode processes (0 = in-process; default: CPUs).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes that decode, prepare and, on a CPU, run the networks (0 = all in this "
+        "process; default: one per CPU).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
     commit_every: Annotated[int, typer.Option(min=1, help="Images per write transaction.")] = 512,
     retry_errors: Annotated[bool, typer.Option(help="Retry images that failed before (default: skip them).")] = False,
@@ -274,7 +276,7 @@ def merge(
 def bench(
     images: Annotated[int, typer.Option(min=1, help="How many bench images to generate.")] = 200,
     folder: Annotated[Path | None, typer.Option(help="Use your own dataset folder instead.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Pipeline decode processes (default: CPUs).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Pipeline worker processes (default: one per CPU).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Pipeline batch size.")] = 32,
     skip_naive: Annotated[bool, typer.Option(help="Only time the pipeline (for memory runs).")] = False,
     width: Annotated[int, typer.Option(min=16, help="Width of generated images (ImageNet: ~500).")] = 500,
@@ -283,7 +285,8 @@ def bench(
 ) -> None:
     """Benchmark the papers' naive loop (one model, one full-size image at a time) against the
     pipeline, on the same ImageNet-size images and models: images/s, ratio, per-stage time,
-    agreement of the answers and peak memory."""
+    agreement of the answers, peak memory, and the CPU-bound ceiling (the images/s the
+    pipeline's CPU work would allow with every core busy all the time)."""
     from .bench import run_bench
 
     report = run_bench(images, folder, workers, batch_size, skip_naive, size=(width, height))

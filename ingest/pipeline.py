@@ -1,6 +1,11 @@
 """The streaming pass: a reader lists work, decode workers decode each image once and run
-every stage's CPU preparation, the main process runs the batched networks, and one writer
-lands rows in DuckDB in large transactions. Memory is bounded by ``max_inflight``."""
+every stage's CPU preparation, the networks run, and one writer lands rows in DuckDB in
+large transactions. Memory is bounded by ``max_inflight``.
+
+Where the networks run depends on the device. On a GPU the main process runs them on
+batches that every stage shares. On a CPU each worker runs them too, one image at a time
+on one thread: batching makes CPU inference slower per image (BENCHMARKS.md), and a worker
+that carries an image from file to answers keeps every core busy with no hand-off."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .decode import Decoded, decode_path
+from .errors import CensusError
 from .layouts import ImageRef
 from .models import Model
 from .warehouse import Batch
@@ -29,7 +35,8 @@ class WorkItem:
 class Prepared:
     item: WorkItem
     decoded: Decoded  # rgb dropped before it crosses back to the main process
-    inputs: dict[int, Any] = field(default_factory=dict)
+    inputs: dict[int, Any] = field(default_factory=dict)  # prepared, not yet inferred
+    outcomes: dict[int, Any] = field(default_factory=dict)  # inferred in the worker
     errors: dict[int, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -47,7 +54,9 @@ class Stats:
         self.stage_seconds[key] = self.stage_seconds.get(key, 0.0) + seconds
 
 
-def prepare_item(root: Path, models: list[Model], item: WorkItem, max_side: int | None) -> Prepared:
+def prepare_item(
+    root: Path, models: list[Model], item: WorkItem, max_side: int | None, infer: bool = False
+) -> Prepared:
     started = time.perf_counter()
     decoded = decode_path(root / item.ref.rel_path, max_side)
     result = Prepared(item, decoded)
@@ -62,23 +71,53 @@ def prepare_item(root: Path, models: list[Model], item: WorkItem, max_side: int 
                 result.errors[index] = f"{model.stage} preparation failed: {error}"
             result.seconds[f"{model.stage}.prepare"] = time.perf_counter() - t0
     decoded.rgb = None
+    if infer:
+        _infer_one(models, result)
     return result
+
+
+def _infer_one(models: list[Model], result: Prepared) -> None:
+    """Run each network on this one image, in this process."""
+    for index, value in list(result.inputs.items()):
+        model = models[index]
+        t0 = time.perf_counter()
+        try:
+            result.outcomes[index] = model.infer([value])[0]
+        except Exception as error:  # noqa: BLE001 - one bad image never stops a run
+            result.errors[index] = f"{model.stage} inference failed: {error}"
+        result.seconds[f"{model.stage}.infer"] = time.perf_counter() - t0
+    result.inputs.clear()
 
 
 # -- worker process state ---------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None) -> None:
+def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None, infer: bool) -> None:
     import os
 
+    from .models.runtime import set_inference_threads
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _WORKER.update(root=Path(root), models=factory(), max_side=max_side)
+    set_inference_threads(1)
+    _WORKER.update(root=Path(root), max_side=max_side, infer=infer, load_error=None)
+    try:
+        models = factory()
+        if infer:
+            for model in models:
+                model.load()
+    except Exception as error:  # noqa: BLE001 - reported with the first chunk, not a respawn loop
+        _WORKER["load_error"] = f"{type(error).__name__}: {error}"
+        return
+    _WORKER["models"] = models
 
 
 def _work_chunk(items: list[WorkItem]) -> list[Prepared]:
+    if _WORKER["load_error"]:
+        raise CensusError(f"A worker could not load the models: {_WORKER['load_error']}")
     return [
-        prepare_item(_WORKER["root"], _WORKER["models"], item, _WORKER["max_side"]) for item in items
+        prepare_item(_WORKER["root"], _WORKER["models"], item, _WORKER["max_side"], _WORKER["infer"])
+        for item in items
     ]
 
 
@@ -93,11 +132,13 @@ def _chunked(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
         yield piece
 
 
-def start_workers(root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None):
-    """A pool of decode processes; they start (imports, detector set-up) while the caller
-    loads the networks."""
+def start_workers(
+    root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None, infer: bool = False
+):
+    """A pool of worker processes; they start (imports, detector set-up, and the networks
+    when ``infer``) while the caller goes on."""
     context = mp.get_context("spawn")
-    return context.Pool(workers, _init_worker, (str(root), factory, max_side))
+    return context.Pool(workers, _init_worker, (str(root), factory, max_side, infer))
 
 
 def prepared_stream(
@@ -138,7 +179,9 @@ def infer_batch(
 ) -> Batch:
     """Run every model on its share of the batch and turn results into raw rows."""
     batch = Batch()
-    outcomes: dict[tuple[int, int], Any] = {}
+    outcomes: dict[tuple[int, int], Any] = {
+        (pos, index): value for pos, p in enumerate(prepared) for index, value in p.outcomes.items()
+    }
     for index, model in enumerate(models):
         members = [(pos, p) for pos, p in enumerate(prepared) if index in p.inputs]
         if not members:

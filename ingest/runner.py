@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -112,19 +113,25 @@ def _run(options, root, dataset, device, models, make, workers, worklist, listed
         started = time.perf_counter()
         if todo:
             max_side = _max_side(models)
+            # on a CPU the workers run the networks too (see pipeline.py); on a GPU the main process does
+            in_workers = workers > 0 and device == "cpu"
             with contextlib.ExitStack() as stack:
                 pool = None
                 if workers > 0:
-                    pool = stack.enter_context(start_workers(root, make, workers, max_side))
-                for model in models:
-                    model.load()  # a model that cannot load stops here, before any row lands
+                    pool = stack.enter_context(start_workers(root, make, workers, max_side, in_workers))
+                if not in_workers:
+                    for model in models:
+                        model.load()  # a model that cannot load stops here, before any row lands
+                stream = prepared_stream(root, models, items, pool=pool, max_side=max_side)
+                # the first result proves the workers loaded their models, before any row lands
+                stream = itertools.chain([first], stream) if (first := next(stream, None)) else stream
                 if on_start:
                     on_start(todo)
                 run_ids = _start_runs(con, models, dataset, device, options)
                 ids = [run_ids[m.annotator] for m in models]
                 status = "failed"
                 try:
-                    _stream(options, root, models, pool, max_side, items, ids, dataset, con, stats, on_progress)
+                    _stream(options, models, stream, ids, dataset, con, stats, on_progress)
                     status = "complete"
                 finally:
                     for run_id in ids:
@@ -150,10 +157,9 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
     return run_ids
 
 
-def _stream(options, root, models, pool, max_side, items, ids, dataset, con, stats, on_progress) -> None:
+def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> None:
     pending: list = []
     buffered = Batch()
-    stream = prepared_stream(root, models, items, pool=pool, max_side=max_side)
     for prepared in stream:
         pending.append(prepared)
         if len(pending) >= options.batch_size:

@@ -1,8 +1,8 @@
 """The interface every model stage implements (one small class per model).
 
-A model is used in two places: ``prepare`` runs in the decode workers on one image
-(CPU work: resizing, detection front-ends), ``infer`` runs in the main process on a
-batch of prepared inputs (the neural networks, on the chosen device).
+``prepare`` runs in a worker process on one image (CPU work: resizing, detection
+front-ends); ``infer`` runs the neural networks on a list of prepared inputs: on a GPU in
+the main process on shared batches, on a CPU in the worker, one image at a time.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Model(ABC):
         return sha256_files([w.path for w in self.weight_files()])
 
     def load(self) -> None:
-        """Load the networks for ``infer`` (main process); may validate signatures."""
+        """Load the networks for ``infer``; may validate signatures."""
 
     @abstractmethod
     def prepare(self, image: Decoded) -> Any: ...

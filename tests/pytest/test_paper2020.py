@@ -116,3 +116,22 @@ def test_missing_weights_stop_the_run_before_any_row(tmp_path):
     with pytest.raises(ModelUnavailable, match="buffalo_l"):
         ingest(root, db, profile="paper2020", models_dir=tmp_path / "nowhere")
     assert not db.exists()
+
+
+def test_a_network_that_fails_to_load_in_a_worker_stops_the_run_before_any_row(models_dir, tmp_path):
+    """On a CPU the workers load the networks; a file that passes the checks but does not load
+    (NASNetMobile's weights where ResNet50's belong) stops the run with one sentence."""
+    import shutil
+
+    from photos import build_small_ilsvrc
+
+    from ingest.errors import CensusError
+
+    bad = tmp_path / "weights"
+    shutil.copytree(models_dir, bad)
+    shutil.copy(bad / "NASNet-mobile.h5", bad / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+    root = build_small_ilsvrc(tmp_path / "ds")
+    db = tmp_path / "bad.duckdb"
+    with pytest.raises(CensusError, match="could not load the models.*could not be loaded"):
+        ingest(root, db, profile="paper2020", models_dir=bad, stages=["classify"], workers=1)
+    assert count(db, "select (select count(*) from raw.images) + (select count(*) from raw.runs)") == [(0,)]
