@@ -122,8 +122,12 @@ def run(
         models_dir=models_dir or env_models_dir(), db=db, overrides=parse_overrides(model),
     )
     progress, on_start, on_progress = _run_progress(disable=as_json)
-    with progress:
-        summary = run_dataset(options, on_start, on_progress)
+    try:
+        with progress:
+            summary = run_dataset(options, on_start, on_progress)
+    except KeyboardInterrupt:
+        console.print("interrupted: the images finished so far are saved; rerun the same command to resume.")
+        raise typer.Exit(130) from None
     _print_summary(summary, as_json)
 
 
@@ -341,11 +345,7 @@ def summary(db: DbOption = None) -> None:
 
 
 def main() -> None:  # pragma: no cover
-    try:
-        app()
-    except KeyboardInterrupt:
-        console.print("interrupted: finished images are saved; rerun the same command to resume")
-        sys.exit(130)
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,8 @@ import multiprocessing as mp
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,9 +97,11 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None, infer: bool) -> None:
     import os
+    import signal
 
     from .models.runtime import set_inference_threads
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     set_inference_threads(1)
     _WORKER.update(root=Path(root), max_side=max_side, infer=infer, load_error=None)
@@ -132,13 +136,62 @@ def _chunked(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
         yield piece
 
 
+WORKER_DIED = ("the worker process died while reading or processing this file (a crash in a native "
+               "library, or out of memory); the image was skipped and the run went on")
+
+
+def _ping() -> bool:
+    return True
+
+
+class Workers:
+    """Worker processes that outlive a dying worker: the images it had in flight are retried
+    one at a time in fresh processes, and an image that kills its worker again becomes an
+    error row instead of stopping the run."""
+
+    def __init__(self, root: Path, factory: Callable[[], list[Model]], count: int, max_side: int | None,
+                 infer: bool) -> None:
+        self.count = count
+        self._args = (str(root), factory, max_side, infer)
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(self.count, mp_context=mp.get_context("spawn"),
+                                       initializer=_init_worker, initargs=self._args)
+        for _ in range(self.count):  # start them now: imports and set-up overlap the caller's work
+            executor.submit(_ping)
+        return executor
+
+    def submit(self, items: list[WorkItem]) -> Future:
+        return self._executor.submit(_work_chunk, items)
+
+    def restart(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
+        try:
+            self._executor.submit(_ping).result()
+        except BrokenProcessPool:
+            raise CensusError(
+                "Worker processes die as soon as they start (a crash while loading the models, or "
+                "too little memory); rerun with --workers 0 to see the error in this process."
+            ) from None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def start_workers(
     root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None, infer: bool = False
-):
-    """A pool of worker processes; they start (imports, detector set-up, and the networks
-    when ``infer``) while the caller goes on."""
-    context = mp.get_context("spawn")
-    return context.Pool(workers, _init_worker, (str(root), factory, max_side, infer))
+) -> Workers:
+    """Worker processes; they start (imports, detector set-up, and the networks when
+    ``infer``) while the caller goes on."""
+    return Workers(root, factory, workers, max_side, infer)
 
 
 def prepared_stream(
@@ -146,7 +199,7 @@ def prepared_stream(
     models: list[Model],
     items: Iterable[WorkItem],
     *,
-    pool=None,
+    pool: Workers | None = None,
     max_side: int | None,
     chunk: int = 8,
     max_inflight: int = 32,
@@ -159,18 +212,48 @@ def prepared_stream(
             for item in piece:
                 yield prepare_item(root, models, item, max_side)
         return
-    pending: deque = deque()
-    iterator = iter(chunks)
-    for piece in iterator:
-        pending.append(pool.apply_async(_work_chunk, (piece,)))
-        if len(pending) >= max_inflight:
-            break
+    pending: deque[tuple[list[WorkItem], Future]] = deque()
+
+    def fill() -> None:
+        while len(pending) < max_inflight and (piece := next(chunks, None)) is not None:
+            pending.append((piece, pool.submit(piece)))
+
+    fill()
     while pending:
-        results = pending.popleft().get()
-        nxt = next(iterator, None)
-        if nxt is not None:
-            pending.append(pool.apply_async(_work_chunk, (nxt,)))
+        piece, future = pending.popleft()
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            lost = [(piece, future), *pending]
+            pending.clear()
+            yield from _recover(root, pool, lost)
+            fill()
+            continue
+        fill()
         yield from results
+
+
+def _recover(root: Path, pool: Workers, lost: list[tuple[list[WorkItem], Future]]) -> Iterator[Prepared]:
+    """After a worker died: keep what finished, redo the rest one image at a time."""
+    pool.restart()
+    for piece, future in lost:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            yield from future.result()
+            continue
+        for item in piece:
+            try:
+                yield from pool.submit([item]).result()
+            except BrokenProcessPool:
+                yield _died(root, item)
+                pool.restart()
+
+
+def _died(root: Path, item: WorkItem) -> Prepared:
+    try:
+        size: int | None = (root / item.ref.rel_path).stat().st_size
+    except OSError:
+        size = None
+    return Prepared(item, Decoded(file_bytes=size, sha256=None, width=None, height=None, error=WORKER_DIED))
 
 
 def infer_batch(

@@ -160,19 +160,31 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
 def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> None:
     pending: list = []
     buffered = Batch()
-    for prepared in stream:
-        pending.append(prepared)
-        if len(pending) >= options.batch_size:
+
+    def flush() -> None:
+        if pending:
             buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
-            pending = []
-            if on_progress:
-                on_progress(stats)
-        if len(buffered) >= options.commit_every:
-            write_batch(con, buffered)
-            buffered = Batch()
-    if pending:
-        buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
-    write_batch(con, buffered)
+            pending.clear()
+        write_batch(con, buffered)
+
+    try:
+        for prepared in stream:
+            pending.append(prepared)
+            if len(pending) >= options.batch_size:
+                buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
+                pending = []
+                if on_progress:
+                    on_progress(stats)
+            if len(buffered) >= options.commit_every:
+                write_batch(con, buffered)
+                buffered = Batch()
+    except KeyboardInterrupt:
+        # keep the images finished so far; a write cut short was rolled back and is redone here,
+        # and if that write had in fact landed, its rows are already there
+        with contextlib.suppress(Exception):
+            flush()
+        raise
+    flush()
     if on_progress:
         on_progress(stats)
 

@@ -140,7 +140,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
             )
             con.unregister("_batch_frame")
         con.execute("commit")
-    except Exception:
+    except BaseException:  # Ctrl-C included: never leave the transaction open
         con.execute("rollback")
         raise
 

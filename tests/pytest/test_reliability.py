@@ -64,6 +64,36 @@ def test_kill_9_then_rerun_equals_uninterrupted(dataset, reference_db, tmp_path,
         pd.testing.assert_frame_equal(table(db, name), table(reference_db, name), check_dtype=False)
 
 
+def test_ctrl_c_keeps_finished_images_and_a_rerun_completes(tmp_path):
+    """Ctrl-C in the middle of a run with worker processes: one sentence, exit code 130, the
+    images finished so far are written (even before the next 512-image commit), and a rerun
+    adds exactly the rest."""
+    folder = tmp_path / "ds" / "train" / "n01440764"
+    folder.mkdir(parents=True)
+    for i in range(200):
+        noise_jpeg(folder / f"n01440764_{i}.JPEG", seed=i)
+    db = tmp_path / "ctrl_c.duckdb"
+    args = [*INGEST, "run", str(tmp_path / "ds"), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(7.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, "the run finished before Ctrl-C; the test needs a slower run"
+    assert "interrupted: the images finished so far are saved" in stderr and "Traceback" not in stderr
+    con = duckdb.connect(str(db), read_only=True)
+    saved = con.execute("select count(*) from raw.images").fetchall()[0][0]
+    con.close()
+    assert 0 < saved < 200
+    rerun = cli("run", str(tmp_path / "ds"), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    per_stage = con.execute("select r.stage, count(distinct ir.image_id), count(*) from raw.image_runs ir "
+                            "join raw.runs r using (run_id) where ir.status = 'ok' group by 1 order by 1").fetchall()
+    assert per_stage == [("classify", 200, 200), ("faces", 200, 200), ("nsfw", 200, 200)]
+    assert con.execute("select count(*) from raw.images").fetchall()[0][0] == 200
+    con.close()
+
+
 def test_second_writer_gets_a_clear_message(dataset, tmp_path):
     db = tmp_path / "busy.duckdb"
     holder = subprocess.Popen(
