@@ -8,9 +8,11 @@ models, one process tree, one machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -143,10 +145,54 @@ def agreement(naive: dict, pipeline: dict, min_score: float = 0.9) -> dict[str, 
             "top1_disagreements": top1_disagree, "faces_compared": n_faces, "images_compared": n_images}
 
 
-def peak_rss_mb() -> dict[str, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"peak_rss_main_mb": round(own, 1), "peak_rss_worker_mb": round(children, 1)}
+def peak_rss_main_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                kids = [int(k) for k in task.read_text().split()]
+                found.extend(kids)
+                todo.extend(kids)
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages divided among the processes that share them, so
+    the sum over a process tree is what the tree really holds."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+class TreeMemory:
+    """Samples the memory of this process and every process below it (Linux), keeping the peak."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            total = sum(_pss_kb(pid) for pid in [me, *_descendants(me)])
+            self.peak_mb = max(self.peak_mb, total / 1024)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def cpu_seconds() -> float:
@@ -186,8 +232,9 @@ def run_bench(count: int, images: Path | None, workers: int | None, batch_size: 
             report["naive_stage_seconds"] = {k: round(v, 2) for k, v in sorted(naive_seconds.items())}
         db = tmp_path / "bench.duckdb"
         t0, c0 = time.perf_counter(), cpu_seconds()
-        summary = run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db,
-                                         workers=workers, batch_size=batch_size))
+        with TreeMemory() as memory:
+            summary = run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db,
+                                             workers=workers, batch_size=batch_size))
         elapsed = time.perf_counter() - t0
         report["pipeline_cpu_seconds"] = round(cpu_seconds() - c0, 2)  # workers are reaped by now
         report["pipeline_images_per_s"] = round(summary.stats.seen / elapsed, 3)
@@ -197,5 +244,6 @@ def run_bench(count: int, images: Path | None, workers: int | None, batch_size: 
             report["ratio"] = round(report["pipeline_images_per_s"] / report["naive_images_per_s"], 2)
             report["agreement"] = agreement(naive, pipeline_results(db, "bench"))
         report.update(ceiling(report, os.cpu_count() or 1))
-        report.update(peak_rss_mb())
+        report["pipeline_peak_memory_mb"] = round(memory.peak_mb, 1)  # main + workers, PSS
+        report["peak_rss_main_mb"] = peak_rss_main_mb()
     return report

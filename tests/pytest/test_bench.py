@@ -30,3 +30,15 @@ def test_decode_time_downscaling_changes_little(tmp_path):
     report = agreement(naive, pipeline_results(db, "bench"))
     assert report["max_abs_nsfw_diff"] < 0.1
     assert report["images_face_count_mismatch"] <= 1
+
+
+def test_bench_report_is_complete_and_within_its_cpu_bound():
+    from ingest.bench import run_bench
+
+    report = run_bench(4, None, workers=1, batch_size=4, skip_naive=False)
+    assert report["images"] == 4
+    assert report["ratio"] == round(report["pipeline_images_per_s"] / report["naive_images_per_s"], 2)
+    # no run can beat the rate at which its own CPU time allows images through
+    assert report["pipeline_images_per_s"] <= report["cpu_bound_images_per_s"] * 1.02
+    assert report["pipeline_peak_memory_mb"] > 100  # the workers hold the networks
+    assert set(report["pipeline_stage_seconds"]) >= {"decode", "faces.prepare", "nsfw.infer", "classify.infer"}
