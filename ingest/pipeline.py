@@ -145,12 +145,13 @@ def _ping() -> bool:
 
 
 class Workers:
-    """Worker processes that outlive a dying worker: the images it had in flight are retried
+    """Worker processes; they start (imports, detector set-up, and the networks when
+    ``infer``) while the caller goes on, and they outlive a dying worker: the images it had in flight are retried
     one at a time in fresh processes, and an image that kills its worker again becomes an
     error row instead of stopping the run."""
 
     def __init__(self, root: Path, factory: Callable[[], list[Model]], count: int, max_side: int | None,
-                 infer: bool) -> None:
+                 infer: bool = False) -> None:
         self.count = count
         self._args = (str(root), factory, max_side, infer)
         self._executor = self._start()
@@ -186,14 +187,6 @@ class Workers:
         self.close()
 
 
-def start_workers(
-    root: Path, factory: Callable[[], list[Model]], workers: int, max_side: int | None, infer: bool = False
-) -> Workers:
-    """Worker processes; they start (imports, detector set-up, and the networks when
-    ``infer``) while the caller goes on."""
-    return Workers(root, factory, workers, max_side, infer)
-
-
 def prepared_stream(
     root: Path,
     models: list[Model],
@@ -206,12 +199,11 @@ def prepared_stream(
 ) -> Iterator[Prepared]:
     """Prepared images in work-list order; at most ``max_inflight`` chunks in flight.
     Without a pool the images are prepared in this process."""
-    chunks = _chunked(items, chunk)
     if pool is None:
-        for piece in chunks:
-            for item in piece:
-                yield prepare_item(root, models, item, max_side)
+        for item in items:
+            yield prepare_item(root, models, item, max_side)
         return
+    chunks = _chunked(items, chunk)
     pending: deque[tuple[list[WorkItem], Future]] = deque()
 
     def fill() -> None:

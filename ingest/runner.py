@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import CensusError
 from .layouts import iter_images, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
-from .pipeline import Stats, infer_batch, prepared_stream, start_workers
+from .pipeline import Stats, Workers, infer_batch, prepared_stream
 from .profiles import build_models
 from .warehouse import Batch, connect, finish_run, init_schema, start_run, write_batch
 from .worklist import WorkList
@@ -118,7 +118,7 @@ def _run(options, root, dataset, device, models, make, workers, worklist, listed
             with contextlib.ExitStack() as stack:
                 pool = None
                 if workers > 0:
-                    pool = stack.enter_context(start_workers(root, make, workers, max_side, in_workers))
+                    pool = stack.enter_context(Workers(root, make, workers, max_side, in_workers))
                 if not in_workers:
                     for model in models:
                         model.load()  # a model that cannot load stops here, before any row lands
@@ -161,30 +161,32 @@ def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> N
     pending: list = []
     buffered = Batch()
 
-    def flush() -> None:
-        if pending:
-            buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
-            pending.clear()
+    def infer_pending() -> None:
+        buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
+        pending.clear()
+
+    def write() -> None:
         write_batch(con, buffered)
+        buffered.clear()
 
     try:
         for prepared in stream:
             pending.append(prepared)
             if len(pending) >= options.batch_size:
-                buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
-                pending = []
+                infer_pending()
                 if on_progress:
                     on_progress(stats)
             if len(buffered) >= options.commit_every:
-                write_batch(con, buffered)
-                buffered = Batch()
+                write()
     except KeyboardInterrupt:
         # keep the images finished so far; a write cut short was rolled back and is redone here,
         # and if that write had in fact landed, its rows are already there
         with contextlib.suppress(Exception):
-            flush()
+            infer_pending()
+            write()
         raise
-    flush()
+    infer_pending()
+    write()
     if on_progress:
         on_progress(stats)
 

@@ -84,24 +84,6 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str = "compl
     )
 
 
-@dataclass
-class Batch:
-    """Rows for a set of images, landed together in one transaction."""
-
-    images: list[dict] = field(default_factory=list)
-    image_runs: list[dict] = field(default_factory=list)
-    faces: list[dict] = field(default_factory=list)
-    nsfw: list[dict] = field(default_factory=list)
-    predictions: list[dict] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def extend(self, other: Batch) -> None:
-        for name in ("images", "image_runs", "faces", "nsfw", "predictions"):
-            getattr(self, name).extend(getattr(other, name))
-
-
 _COLUMNS = {
     "images": [
         "image_id", "dataset", "split", "wnid", "rel_path", "file_bytes", "sha256",
@@ -117,6 +99,28 @@ _COLUMNS = {
 }
 
 
+@dataclass
+class Batch:
+    """Rows for a set of images, landed together in one transaction."""
+
+    images: list[dict] = field(default_factory=list)
+    image_runs: list[dict] = field(default_factory=list)
+    faces: list[dict] = field(default_factory=list)
+    nsfw: list[dict] = field(default_factory=list)
+    predictions: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def extend(self, other: Batch) -> None:
+        for name in _COLUMNS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def clear(self) -> None:
+        for name in _COLUMNS:
+            getattr(self, name).clear()
+
+
 def _arrow(name: str, rows: list[dict]) -> pa.Table:
     columns = _COLUMNS[name]
     return pa.table({c: [row.get(c) for row in rows] for c in columns})
@@ -128,7 +132,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         return
     con.execute("begin transaction")
     try:
-        for name in ("images", "image_runs", "faces", "nsfw", "predictions"):
+        for name in _COLUMNS:  # in this order: images first, results after their run rows
             rows = getattr(batch, name)
             if not rows:
                 continue

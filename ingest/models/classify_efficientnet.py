@@ -38,7 +38,7 @@ class EfficientNetLite0(Model):
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         super().__init__(device, models_dir)
-        self._net = None
+        self._session = None
 
     @property
     def path(self) -> Path:
@@ -79,14 +79,14 @@ class EfficientNetLite0(Model):
                                   output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
-        self._net = onnx_session(graph.getvalue(), self.device)
+        self._session = onnx_session(graph.getvalue(), self.device)
 
     def infer(self, prepared: list[np.ndarray]) -> list[list[dict[str, Any]]]:
-        if self._net is None:
+        if self._session is None:
             self.load()
         if not prepared:
             return []
-        logits = self._net.run(None, {"image": np.stack(prepared)})[0].astype(np.float64)
+        logits = self._session.run(None, {"image": np.stack(prepared)})[0].astype(np.float64)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         return [top5_rows(p) for p in probs]

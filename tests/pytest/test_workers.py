@@ -11,7 +11,7 @@ from PIL import Image
 from ingest.errors import CensusError
 from ingest.ids import image_id
 from ingest.layouts import list_images
-from ingest.pipeline import WORKER_DIED, WorkItem, prepared_stream, start_workers
+from ingest.pipeline import WORKER_DIED, Workers, WorkItem, prepared_stream
 
 
 def _dataset(root, widths):
@@ -25,7 +25,7 @@ def _dataset(root, widths):
 def test_an_image_that_kills_its_worker_becomes_an_error_and_the_rest_go_on(tmp_path):
     widths = [60, 61, crashers.POISON_WIDTH, 63, 64, 65, 66, crashers.POISON_WIDTH, 68, 69, 70]
     items = _dataset(tmp_path, widths)
-    with start_workers(tmp_path, crashers.crasher_models, 2, None, infer=True) as pool:
+    with Workers(tmp_path, crashers.crasher_models, 2, None, infer=True) as pool:
         out = list(prepared_stream(tmp_path, [], items, pool=pool, max_side=None, chunk=2, max_inflight=3))
     assert [p.item for p in out] == items  # every image once, in order
     died = [p for p in out if p.decoded.error == WORKER_DIED]
@@ -40,5 +40,5 @@ def test_an_image_that_kills_its_worker_becomes_an_error_and_the_rest_go_on(tmp_
 def test_workers_that_die_as_they_start_stop_the_run_with_one_sentence(tmp_path):
     items = _dataset(tmp_path, [60, 61, 62])
     with pytest.raises(CensusError, match="die as soon as they start"), \
-            start_workers(tmp_path, crashers.dies_at_start, 1, None, infer=True) as pool:
+            Workers(tmp_path, crashers.dies_at_start, 1, None, infer=True) as pool:
         list(prepared_stream(tmp_path, [], items, pool=pool, max_side=None, chunk=2))
