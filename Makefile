@@ -41,7 +41,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check ingest tests
-	$(BIN)/sqlfluff lint models analyses tests/dbt tests/dbt_macros
+	$(BIN)/sqlfluff lint models analyses tests/dbt macros
 
 pytest: setup
 	$(BIN)/pytest

@@ -36,7 +36,7 @@ headline as (
         annotator,
         count(*) as n_faces_train,
         100 * count(*) filter (where gender = 'female') / count(*) as pct_female,
-        100 * count(*) filter (where floor(age) >= 60) / count(*) as pct_over_60
+        100 * count(*) filter (where age_bucket = '60+') / count(*) as pct_over_60
     from train_faces
     group by annotator
 )

@@ -3,6 +3,7 @@ Markdown from the census marts. Every number is a query over the marts; nothing 
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from .errors import CensusError
@@ -34,9 +35,16 @@ def _fmt(value, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _cell(value) -> str:
+    """Text safe inside a Markdown table cell: one line, no HTML, no unescaped pipe."""
+    text = value if isinstance(value, str) else _fmt(value)
+    text = html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+    return "<br>".join(text.splitlines()) if text else text
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -107,6 +108,7 @@ def run(
     --shard k/n takes a deterministic 1/n of the images.
     """
     from .config import models_dir as env_models_dir
+    from .interrupts import Interrupted, stop_on_signals
     from .layouts import LAYOUTS
     from .profiles import parse_overrides, parse_stages
     from .runner import RunOptions, parse_shard, run_dataset
@@ -123,34 +125,57 @@ def run(
     )
     progress, on_start, on_progress = _run_progress(disable=as_json)
     try:
-        with progress:
-            summary = run_dataset(options, on_start, on_progress)
-    except KeyboardInterrupt:
-        console.print("interrupted: the images finished so far are saved; rerun the same command to resume.")
-        raise typer.Exit(130) from None
+        with stop_on_signals(), progress:
+            summary = run_dataset(options, on_start, on_progress, on_notice=_notice)
+    except KeyboardInterrupt as stop:
+        name = "terminated" if isinstance(stop, Interrupted) and stop.signum == signal.SIGTERM else "interrupted"
+        console.print(f"{name}: the images finished so far are saved; rerun the same command to resume.")
+        raise typer.Exit(stop.exit_code if isinstance(stop, Interrupted) else 130) from None
     _print_summary(summary, as_json)
 
 
+def _notice(message: str) -> None:
+    console.print(f"[yellow]note:[/] {message}", soft_wrap=True, highlight=False)
+
+
 def _run_progress(disable: bool):
-    """A Rich progress bar with images/s, faces kept and errors so far, and its callbacks."""
+    """A Rich progress bar with images/s, faces kept and errors so far, and its callbacks.
+
+    When stderr is not a terminal (a log file, Slurm, a pipe), plain lines instead: one at the
+    start, one when the first image is done, then about every 5 % or 30 s."""
     import time
 
     progress = Progress(
-        TextColumn("[bold]census"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:.1f} img/s"), TextColumn("faces {task.fields[faces]}"),
         TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=disable,
+        console=console, disable=disable or not console.is_terminal,
     )
-    state = {"task": None, "t0": time.perf_counter()}
+    log = not disable and not console.is_terminal
+    state = {"task": None, "t0": time.perf_counter(), "total": 0, "logged_at": 0.0, "logged": -1}
 
     def on_start(total: int) -> None:
-        state["task"] = progress.add_task("run", total=total, rate=0.0, faces=0, errors=0)
-        state["t0"] = time.perf_counter()
+        # shown at once; "starting" until the models are loaded and the first image is done
+        state["task"] = progress.add_task("starting", total=total, rate=0.0, faces=0, errors=0)
+        state.update(t0=time.perf_counter(), total=total)
+        if log:
+            console.print(f"census: {total:,} images to do; loading the models", highlight=False)
 
     def on_progress(stats) -> None:
-        elapsed = max(time.perf_counter() - state["t0"], 1e-9)
-        progress.update(state["task"], completed=stats.seen, rate=stats.seen / elapsed,
+        now = time.perf_counter()
+        if "first" not in state:  # the rate counts from the first finished images, not from model loading
+            state["first"] = (now, stats.seen)
+        t_first, seen_first = state["first"]
+        since_start = stats.seen / max(now - state["t0"], 1e-9)
+        rate = (stats.seen - seen_first) / (now - t_first) if stats.seen > seen_first else since_start
+        progress.update(state["task"], description="census", completed=stats.seen, rate=rate,
                         faces=stats.faces_kept, errors=stats.errors)
+        step = max(1, state["total"] // 20)
+        due = state["logged"] < 1 or stats.seen - state["logged"] >= step or now - state["logged_at"] >= 30
+        if log and stats.seen and stats.seen != state["logged"] and due:
+            state.update(logged=stats.seen, logged_at=now)
+            console.print(f"census: {stats.seen:,}/{state['total']:,} images done, {rate:.1f} img/s, "
+                          f"{stats.errors:,} errors", highlight=False)
 
     return progress, on_start, on_progress
 
@@ -158,8 +183,10 @@ def _run_progress(disable: bool):
 def _print_summary(summary, as_json: bool) -> None:
     s = summary.stats
     data = {
-        "dataset": summary.dataset, "device": summary.device, "listed": summary.listed,
-        "already_done": summary.skipped, "images": s.seen, "ok": s.ok, "errors": s.errors,
+        "dataset": summary.dataset, "device": summary.device, "workers": summary.workers,
+        "listed": summary.listed, "in_shard": summary.in_shard, "already_done": summary.skipped,
+        "left_for_later": summary.left_for_later, "stale_runs_marked_failed": summary.stale_runs,
+        "images": s.seen, "ok": s.ok, "errors": s.errors,
         "faces": s.faces, "faces_kept": s.faces_kept, "seconds": round(summary.seconds, 2),
         "images_per_s": round(summary.images_per_s, 2),
     }
@@ -167,13 +194,17 @@ def _print_summary(summary, as_json: bool) -> None:
         out.print(json.dumps(data), soft_wrap=True)
         return
     labels = {
-        "listed": "images listed", "already_done": "already done (skipped)",
+        "listed": "images listed", "in_shard": "images in this shard", "already_done": "already done (skipped)",
+        "left_for_later": "left for a later run (--limit)",
         "images": "images processed", "ok": "ok", "errors": "errors",
         "faces": "faces detected (all scores)", "faces_kept": "faces with det_score >= 0.9",
         "seconds": "time (s)", "images_per_s": "images/s",
     }
     rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
-            for key, label in labels.items()]
+            for key, label in labels.items() if key != "in_shard" or summary.in_shard != summary.listed]
+    if summary.stale_runs:
+        _notice(f"{summary.stale_runs} run(s) an earlier process left `running` (it was killed) are now "
+                "marked failed; their finished images are kept and count.")
     out.print(_measure_table(f"ingest run: {summary.dataset} on {summary.device}", rows))
 
 
@@ -259,7 +290,7 @@ def import_rows(
     result = import_file(file, kind=kind, annotator=annotator, dataset=dataset,
                          covers_dataset=covers_dataset, db=db)
     out.print(f"Imported run {result['run_id']}: {result['images']:,} images, "
-              f"{result['rows']:,} {kind} rows as annotator {annotator}.")
+              f"{result['rows']:,} {kind} rows as annotator {annotator}.", markup=False, highlight=False)
 
 
 @app.command()
@@ -306,13 +337,14 @@ def bench(
 def synth(
     scale: Annotated[float, typer.Option(min=0.0001, help="1.0 = ImageNet size (1.33M images).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace a warehouse's raw rows if it holds some.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write a synthetic ImageNet-size raw warehouse (two face annotators, NSFW, two
-    classifiers) for benchmarking `dbt build`. Overwrites the file."""
+    classifiers) for benchmarking `dbt build`. Refuses a warehouse that holds rows unless --force."""
     from .synthetic import generate_warehouse
 
-    counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed)
+    counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed, force=force)
     out.print("Synthetic warehouse: " + ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
 
 

@@ -8,7 +8,6 @@ train images and one flat val image labelled through ``LOC_val_solution.csv``.""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
@@ -32,6 +31,8 @@ SOURCES: list[tuple[str, str, str]] = [
 ]
 VARIANTS = ("base", "mirror", "crop", "bright", "dark")
 LONG_SIDE = 500
+# Written into every demo folder: only a folder holding it is rebuilt in place.
+MARKER = ".census-demo"
 
 
 def source_path(package: str, name: str) -> Path:
@@ -59,12 +60,62 @@ def _variant(image: Image.Image, kind: str) -> Image.Image:
     return image.resize(size, Image.BICUBIC)
 
 
+def check_target(target: Path) -> None:
+    """Refuse a path that is not a new or empty folder or an earlier demo of this command.
+
+    Nothing is ever deleted: a rebuild rewrites the demo's own files in place."""
+    if target.exists() and not target.is_dir():
+        raise CensusError(f"{target} is a file, not a folder; choose a new folder for the demo dataset.")
+    if target.is_dir() and not (target / MARKER).is_file() and not _only_demo_files(target):
+        raise CensusError(
+            f"{target} is not empty and was not made by `ingest demo`; nothing was changed. "
+            "Choose a new or empty folder for the demo dataset."
+        )
+    odd = [rel for rel in sorted(_demo_folders()) if _unlike(target / rel, Path.is_dir)]
+    odd += [rel for rel in sorted(demo_files()) if _unlike(target / rel, Path.is_file)]
+    if odd:
+        raise CensusError(
+            f"{target / odd[0]} is a link or not a plain file where the demo writes; nothing was changed. "
+            "Choose a new or empty folder for the demo dataset."
+        )
+
+
+def _unlike(path: Path, is_kind) -> bool:
+    """True when path is a link, or exists as something other than the kind the demo writes there."""
+    return path.is_symlink() or (path.exists() and not is_kind(path))
+
+
+def _demo_folders() -> set[str]:
+    return {"train", "val"} | {f"train/{wnid}" for _, _, wnid in SOURCES}
+
+
+def demo_files() -> set[str]:
+    """The relative paths a demo build writes."""
+    files = {MARKER, "LOC_val_solution.csv"}
+    for number, (_, _, wnid) in enumerate(SOURCES):
+        files.add(f"val/ILSVRC2012_val_{number + 1:08d}.JPEG")
+        files.update(f"train/{wnid}/{wnid}_{number * 10 + v}.JPEG" for v, kind in enumerate(VARIANTS)
+                     if kind != "dark")
+    return files
+
+
+def _only_demo_files(target: Path) -> bool:
+    """True for an empty folder or one holding only files a demo build writes (an older demo)."""
+    expected = demo_files()
+    folders = _demo_folders()
+    for path in target.rglob("*"):
+        rel = path.relative_to(target).as_posix()
+        if path.is_symlink() or (path.is_dir() and rel not in folders) or (not path.is_dir() and rel not in expected):
+            return False
+    return True
+
+
 def build_demo(target: Path) -> int:
-    """(Re)build the demo dataset at ``target``; returns the number of images."""
-    if target.exists():
-        shutil.rmtree(target)
-    (target / "train").mkdir(parents=True)
-    (target / "val").mkdir()
+    """Build (or rebuild in place) the demo dataset at ``target``; returns the number of images."""
+    check_target(target)
+    (target / "train").mkdir(parents=True, exist_ok=True)
+    (target / "val").mkdir(exist_ok=True)
+    (target / MARKER).write_text("Built by `ingest demo`; rebuilding rewrites the demo's own files here.\n")
     val_rows: list[tuple[str, str]] = []
     count = 0
     for number, (package, name, wnid) in enumerate(SOURCES):

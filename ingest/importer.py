@@ -17,6 +17,8 @@ from .warehouse import connect, init_schema, now, start_run
 
 KINDS = {"faces": "faces", "nsfw": "nsfw", "predictions": "classify"}
 MAX_REPORTED = 20
+INT32_MAX = 2**31 - 1  # face_idx, rank and class_index are INTEGER columns (warehouse/schema.sql)
+INTEGER_COLUMNS = ("face_idx", "rank", "class_index")
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, int]:
@@ -49,23 +51,32 @@ class Problems:
 
 
 def _numeric(frame: pd.DataFrame, column: str, problems: Problems, *, required: bool,
-             low: float | None = None, high: float | None = None) -> pd.Series:
+             low: float | None = None, high: float | None = None, integer: bool = False) -> pd.Series:
+    """The column as numbers (NaN where blank); text, non-finite, non-whole (if ``integer``)
+    and out-of-range values are reported as problems."""
     if column not in frame.columns:
         if required:
             raise CensusError(f"The file lacks the column {column}; nothing was imported.")
         return pd.Series(np.nan, index=frame.index)
     raw = frame[column]
     text = raw.astype(str).str.strip()
-    blank = raw.isna() | text.eq("") | text.str.lower().isin(["nan", "none", "null"])
-    values = pd.to_numeric(raw.where(~blank), errors="coerce")
-    problems.add(frame.index[~blank & values.isna()], f"{column} is not a number")
+    blank = raw.isna() | text.eq("") | text.str.lower().isin(["none", "null"])
+    values = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
+    nan_text = text.str.lower().str.lstrip("+-").eq("nan")
+    problems.add(frame.index[~blank & values.isna() & ~nan_text], f"{column} is not a number")
+    infinite = ~blank & (nan_text | np.isinf(values))
+    problems.add(frame.index[infinite], f"{column} is not a finite number")
     if required:
         problems.add(frame.index[blank], f"{column} is empty")
+    finite = values.where(~infinite)
+    if integer:
+        problems.add(frame.index[finite.notna() & (finite % 1 != 0)], f"{column} is not a whole number")
+        high = INT32_MAX if high is None else high
     if low is not None:
-        problems.add(frame.index[values < low], f"{column} is below {low}")
+        problems.add(frame.index[finite < low], f"{column} is below {low}")
     if high is not None:
-        problems.add(frame.index[values > high], f"{column} is above {high}")
-    return values
+        problems.add(frame.index[finite > high], f"{column} is above {high}")
+    return finite
 
 
 def _resolve_images(con, frame: pd.DataFrame, dataset: str, problems: Problems) -> pd.Series:
@@ -84,11 +95,20 @@ def _resolve_images(con, frame: pd.DataFrame, dataset: str, problems: Problems) 
         return keys
     if "rel_path" not in frame.columns:
         raise CensusError("The file needs an image_id or a rel_path column to name each image.")
-    lookup = dict(zip(images["rel_path"], images["image_id"], strict=True))
-    paths = frame["rel_path"].astype(str).str.strip().str.replace("\\", "/", regex=False)
-    keys = paths.map(lookup)
+    keys = _match_paths(frame["rel_path"].astype(str), images)
     problems.add(frame.index[keys.isna()], f"rel_path is not an image of dataset {dataset}")
     return keys.fillna("")
+
+
+def _match_paths(paths: pd.Series, images: pd.DataFrame) -> pd.Series:
+    """image_id per rel_path: the path exactly as stored wins; only a path with no exact match
+    is tried without surrounding spaces, then with Windows separators turned into slashes
+    (a backslash is a legal file name character on Linux, so a stored one is never rewritten)."""
+    lookup = dict(zip(images["rel_path"], images["image_id"], strict=True))
+    stripped = paths.str.strip()
+    keys = paths.map(lookup)
+    keys = keys.fillna(stripped.map(lookup))
+    return keys.fillna(stripped.str.replace("\\", "/", regex=False).map(lookup))
 
 
 def _duplicates(keys: pd.DataFrame, problems: Problems, what: str) -> None:
@@ -106,17 +126,26 @@ def _faces(frame, keys, problems):
     no_face = score.isna() & gender.isna() & age.isna()
     problems.add(frame.index[~no_face & score.isna()], "det_score is empty for a face row")
     if "face_idx" in frame.columns:
-        face_idx = _numeric(frame, "face_idx", problems, required=False, low=0)
+        face_idx = _numeric(frame, "face_idx", problems, required=False, low=0, integer=True)
         problems.add(frame.index[~no_face & face_idx.isna()], "face_idx is empty for a face row")
     else:
         face_idx = pd.Series(np.nan, index=frame.index)
         face_idx[~no_face] = keys[~no_face].groupby(keys[~no_face]).cumcount()
-    boxes = {c: _numeric(frame, c, problems, required=False) for c in ("x1", "y1", "x2", "y2")}
+    boxes = _boxes(frame, problems)
     rows = pd.DataFrame({"image_id": keys, "face_idx": face_idx, "det_score": score,
                          **boxes, "age": age, "gender_score": gender})[~no_face]
     _duplicates(rows[["image_id", "face_idx"]], problems, "(image, face_idx)")
-    rows["face_idx"] = rows["face_idx"].astype("Int64")
     return rows
+
+
+def _boxes(frame: pd.DataFrame, problems: Problems) -> dict[str, pd.Series]:
+    """x1, y1, x2, y2 as finite numbers with x1 <= x2 and y1 <= y2 (all four or none)."""
+    boxes = {c: _numeric(frame, c, problems, required=False) for c in ("x1", "y1", "x2", "y2")}
+    given = pd.DataFrame(boxes).notna().sum(axis=1)
+    problems.add(frame.index[given.between(1, 3)], "a box needs all of x1, y1, x2, y2 or none")
+    problems.add(frame.index[boxes["x2"] < boxes["x1"]], "x2 is less than x1")
+    problems.add(frame.index[boxes["y2"] < boxes["y1"]], "y2 is less than y1")
+    return boxes
 
 
 def _nsfw(frame, keys, problems):
@@ -147,11 +176,13 @@ def _predictions(frame, keys, problems):
     from .models.imagenet import imagenet_wnids
 
     wnids = imagenet_wnids()
-    rank = _numeric(frame, "rank", problems, required=True, low=1, high=5)
+    rank = _numeric(frame, "rank", problems, required=True, low=1, high=5, integer=True)
     prob = _numeric(frame, "prob", problems, required=True, low=0, high=1)
     if "class_index" in frame.columns:
-        index = _numeric(frame, "class_index", problems, required=True, low=0, high=len(wnids) - 1)
-        wnid = index.map(lambda i: wnids[int(i)] if pd.notna(i) and 0 <= i < len(wnids) else None)
+        index = _numeric(frame, "class_index", problems, required=True, low=0, high=len(wnids) - 1,
+                         integer=True)
+        wnid = index.map(lambda i: wnids[int(i)] if pd.notna(i) and i % 1 == 0 and 0 <= i < len(wnids)
+                         else None)
     elif "wnid" in frame.columns:
         wnid = frame["wnid"].astype(str).str.strip()
         lookup = {w: i for i, w in enumerate(wnids)}
@@ -162,9 +193,13 @@ def _predictions(frame, keys, problems):
     rows = pd.DataFrame({"image_id": keys, "rank": rank, "class_index": index, "wnid": wnid,
                          "prob": prob})
     _duplicates(rows[["image_id", "rank"]], problems, "(image, rank)")
-    rows["rank"] = rows["rank"].astype("Int64")
-    rows["class_index"] = rows["class_index"].astype("Int64")
     return rows
+
+
+def _as_integers(rows: pd.DataFrame) -> pd.DataFrame:
+    """Cast the INTEGER columns once validation has passed (every value is whole and in range)."""
+    casts = {c: "Int64" for c in INTEGER_COLUMNS if c in rows.columns}
+    return rows.astype(casts)
 
 
 def import_file(path: Path, *, kind: str, annotator: str, dataset: str,
@@ -191,6 +226,7 @@ def import_file(path: Path, *, kind: str, annotator: str, dataset: str,
         rows = {"faces": _faces, "nsfw": _nsfw, "predictions": _predictions}[kind](
             frame, keys, problems)
         problems.raise_if_any(path)
+        rows = _as_integers(rows)
         processed = set(keys)
         if covers_dataset:
             processed |= {r[0] for r in con.execute(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import os
 import re
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -22,11 +23,39 @@ import pandas as pd
 from .errors import CensusError
 
 IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".jfi", ".pjpeg", ".pjp", ".mpo", ".png", ".apng",
+    ".gif", ".bmp", ".dib", ".webp", ".avif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm",
+    ".jp2", ".j2k", ".jpx",
+}
+# sidecar files datasets ship beside their images: never images, so not sniffed (but named)
+SIDECAR_EXTENSIONS = {
+    ".txt", ".csv", ".tsv", ".xml", ".json", ".jsonl", ".md", ".html", ".htm", ".mat", ".py", ".sh",
+    ".log", ".yaml", ".yml", ".parquet", ".npy", ".npz", ".pkl", ".tar", ".gz", ".zip", ".db",
 }
 WNID = re.compile(r"^n\d{8}$")
 SPLITS = ("train", "val", "test")
 LAYOUTS = ("auto", "ilsvrc", "folders", "manifest")
+DEVKIT_FOLDERS = ("ILSVRC2012_devkit_t12", "devkit")
+MANIFEST_SAMPLE = 100  # listed files checked before a manifest's root is trusted
+
+
+def stored_path(fs_path: str) -> str:
+    r"""A file-system path (undecodable bytes held as surrogates) as valid UTF-8 text, losslessly.
+
+    A path that is valid UTF-8 and holds no backslash is stored as it is. Any other path is
+    stored with each backslash doubled (``\\``) and each undecodable byte as ``\xNN``: every
+    such stored path holds a backslash and the escapes can be undone, so two different files
+    never share a rel_path (or an image_id).
+    """
+    try:
+        fs_path.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if "\\" not in fs_path:
+            return fs_path
+    escaped = fs_path.replace("\\", "\\\\")
+    return escaped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,25 +68,173 @@ class ImageRef:
 
     @property
     def stored_path(self) -> str:
-        """rel_path as valid UTF-8 text: undecodable bytes become \\xNN escapes."""
-        return self.rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        """rel_path as valid UTF-8 text (see :func:`stored_path`)."""
+        return stored_path(self.rel_path)
+
+
+_IGNORED_SENTENCES = {
+    "not_image": "{n} file(s) that are not images by name or content were ignored (e.g. {ex}).",
+    "unreadable": "{n} file(s) without an image extension could not be read to tell whether they are "
+                  "images and were ignored (e.g. {ex}).",
+    "special": "{n} special file(s) (FIFO, device or socket) were ignored (e.g. {ex}).",
+    "outside": "{n} link(s) leading outside the dataset root were ignored (e.g. {ex}); "
+               "only files inside the root are read.",
+    "linked_folder": "{n} linked folder(s) were not followed, so that no image is listed twice or read "
+                     "from outside the root (e.g. {ex}); put the real folders in the dataset instead.",
+    "unlistable": "{n} folder(s) could not be listed and were ignored (e.g. {ex}); check their permissions.",
+    "loose": "{n} image file(s) outside any class folder were ignored (e.g. {ex}); "
+             "move them into a <class> folder.",
+    "other_folder": "{n} folder(s) beside the split folders were ignored (e.g. {ex}); "
+                    "only train/, val/ and test/ are read when one of them exists.",
+}
+
+
+@dataclass
+class Ignored:
+    """What a listing left out, by reason, so that a run can say so: nothing is dropped silently.
+
+    Pass one to :func:`iter_images` or :func:`list_images`, then print :meth:`messages`.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, rel_path: str) -> None:
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        shown = self.examples.setdefault(reason, [])
+        if len(shown) < 3:
+            shown.append(stored_path(rel_path))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def messages(self) -> list[str]:
+        """One sentence per reason, e.g. "2 file(s) that are not images ... (e.g. a.txt, b)."."""
+        return [
+            _IGNORED_SENTENCES[reason].format(n=n, ex=", ".join(self.examples[reason]))
+            for reason, n in self.counts.items()
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One listing of a dataset folder: its root, real root and the record of what it left out."""
+
+    root: Path
+    real_root: str
+    ignored: Ignored
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def skip(self, reason: str, path: Path) -> None:
+        self.ignored.add(reason, self.rel(path))
+
+
+def _extension(name: str) -> str:
+    """The lower-case extension, ignoring trailing spaces and dots (``x.jpg `` is a .jpg)."""
+    return os.path.splitext(name.rstrip(" .\t\r\n"))[1].lower()
 
 
 def is_image(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    """Whether a name says image (the content of other names may still be sniffed)."""
+    return _extension(name) in IMAGE_EXTENSIONS
 
 
-def _walk_images(folder: Path) -> Iterator[Path]:
-    """Every image file under folder, sorted, including dangling links (they become errors)."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+def is_inside(real_path: str, real_root: str) -> bool:
+    """Whether a resolved path lies in (or is) a resolved root."""
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+               b"\x00\x00\x00\x0cjP  \r\n", b"\xff\x4f\xff\x51")
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether a file's first 16 bytes are those of an image format Pillow reads."""
+    return (
+        head.startswith(_SIGNATURES)
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        or (head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"))
+        or re.match(rb"P[1-6]\s", head) is not None
+    )
+
+
+def _sniff(path: Path, real_root: str) -> str | None:
+    """None when a file without an image name holds an image; else why it is ignored.
+
+    Never reads outside the root, and never opens a FIFO or a device (it could block forever).
+    """
+    if not is_inside(os.path.realpath(path), real_root):
+        return "outside"
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return "special"
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            head = os.read(descriptor, 16) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+        finally:
+            os.close(descriptor)
+    except OSError:
+        return "unreadable"
+    return None if looks_like_image(head) else "not_image"
+
+
+def _file_reason(path: Path, real_root: str) -> str | None:
+    """None when a file in a class folder is listed (by name or by content); else why not."""
+    extension = _extension(path.name)
+    if extension in IMAGE_EXTENSIONS:
+        return None  # read, or refused with an error row, when it is decoded
+    if extension in SIDECAR_EXTENSIONS:
+        return "not_image"
+    return _sniff(path, real_root)
+
+
+def _walk_images(scan: _Scan, folder: Path) -> Iterator[Path]:
+    """Every image file under a real folder, sorted, including dangling links (they become
+    errors). Links to folders are not followed (named instead): a folder is walked once, and
+    never outside the root."""
+
+    def unlistable(error: OSError) -> None:
+        scan.skip("unlistable", Path(error.filename))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unlistable, followlinks=False):
+        base = Path(dirpath)
+        for name in [d for d in dirnames if os.path.islink(base / d)]:
+            dirnames.remove(name)
+            scan.skip("linked_folder", base / name)
         dirnames.sort()
         for name in sorted(filenames):
-            if is_image(name):
-                yield Path(dirpath) / name
+            reason = _file_reason(base / name, scan.real_root)
+            if reason is None:
+                yield base / name
+            else:
+                scan.skip(reason, base / name)
 
 
-def _rel(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
+def _subfolders(scan: _Scan, folder: Path) -> list[Path]:
+    """The real sub-folders of a folder, sorted; links to folders are named, not followed."""
+    folders = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_dir():
+            continue
+        if path.is_symlink():
+            scan.skip("linked_folder", path)
+        else:
+            folders.append(path)
+    return folders
+
+
+def _loose_images(folder: Path) -> list[Path]:
+    """Files directly in a folder whose name says image, sorted."""
+    return sorted(p for p in folder.iterdir() if not p.is_dir() and is_image(p.name))
+
+
+def _split_folders(scan: _Scan) -> list[Path]:
+    """root/<split> for each split that is a real folder (links are named by _beside_splits)."""
+    return [scan.root / s for s in SPLITS if (scan.root / s).is_dir() and not (scan.root / s).is_symlink()]
 
 
 def detect_layout(root: Path) -> str:
@@ -93,6 +270,11 @@ def check_labels(wnids: set[str], labels: str, layout: str) -> None:
 def resolve_layout(root: Path, layout: str, manifest: Path | None) -> str:
     """The concrete layout of a dataset, with one clear sentence for what cannot work."""
     if manifest is not None:
+        if not root.is_dir():
+            raise CensusError(
+                f"The dataset root {root} does not exist or is not a folder; the manifest's "
+                "rel_paths are read relative to it, so pass the folder that holds the images."
+            )
         return "manifest"
     if not root.exists():
         raise CensusError(f"The dataset folder {root} does not exist.")
@@ -105,35 +287,51 @@ def resolve_layout(root: Path, layout: str, manifest: Path | None) -> str:
     return layout
 
 
-def iter_images(root: Path, layout: str, manifest: Path | None = None) -> Iterator[ImageRef]:
+def iter_images(
+    root: Path, layout: str, manifest: Path | None = None, ignored: Ignored | None = None
+) -> Iterator[ImageRef]:
     """Every image of a dataset in a deterministic order, one at a time (folders are walked
-    lazily, so listing ImageNet does not hold 1.3M paths at once)."""
+    lazily, so listing ImageNet does not hold 1.3M paths at once). What a folder listing
+    leaves out is recorded in ``ignored`` (complete once the iterator is exhausted)."""
     if layout == "manifest":
         yield from read_manifest(root, manifest)
-    elif layout == "ilsvrc":
-        yield from list_ilsvrc(root)
+        return
+    scan = _Scan(root, os.path.realpath(root), ignored if ignored is not None else Ignored())
+    if layout == "ilsvrc":
+        yield from list_ilsvrc(root, scan)
     else:
-        yield from list_folders(root)
+        yield from list_folders(root, scan)
 
 
 def list_images(
-    root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto"
+    root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto",
+    ignored: Ignored | None = None,
 ) -> list[ImageRef]:
     """All images of a dataset, in a deterministic order."""
     layout = resolve_layout(root, layout, manifest)
-    refs = list(iter_images(root, layout, manifest))
+    refs = list(iter_images(root, layout, manifest, ignored))
     if not refs and layout != "manifest":
         raise CensusError(f"No images found under {root} (layout {layout}).")
     check_labels({r.wnid for r in refs}, labels, layout)
     return refs
 
 
-def list_ilsvrc(root: Path) -> Iterator[ImageRef]:
-    for split in SPLITS:
-        folder = root / split
-        if not folder.is_dir():
-            continue
-        class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
+def _beside_splits(scan: _Scan, allowed: tuple[str, ...]) -> None:
+    """Name what lies beside the split folders and is not read: other folders, linked
+    folders and image files."""
+    for path in _subfolders(scan, scan.root):
+        if path.name not in allowed:
+            scan.skip("other_folder", path)
+    for path in _loose_images(scan.root):
+        scan.skip("loose", path)
+
+
+def list_ilsvrc(root: Path, scan: _Scan | None = None) -> Iterator[ImageRef]:
+    scan = scan or _Scan(root, os.path.realpath(root), Ignored())
+    _beside_splits(scan, SPLITS + DEVKIT_FOLDERS)
+    for folder in _split_folders(scan):
+        split = folder.name
+        class_dirs = _subfolders(scan, folder)
         strays = [p.name for p in class_dirs if not WNID.match(p.name)]
         if strays:
             raise CensusError(
@@ -141,18 +339,18 @@ def list_ilsvrc(root: Path) -> Iterator[ImageRef]:
                 "an ILSVRC layout needs train/<wnid>/ folders; use --layout folders for other names."
             )
         for class_dir in class_dirs:
-            yield from (ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir))
-        loose = sorted(p for p in folder.iterdir() if not p.is_dir() and is_image(p.name))
+            yield from (ImageRef(scan.rel(p), split, class_dir.name) for p in _walk_images(scan, class_dir))
+        loose = _loose_images(folder)
         if loose:
             labels = _flat_labels(root, folder, split)
             for path in loose:
                 label = labels.get(path.stem)
                 if label is None:
                     raise CensusError(
-                        f"{_rel(root, path)} has no label in the {split} ground truth; "
+                        f"{scan.rel(path)} has no label in the {split} ground truth; "
                         "add it to LOC_val_solution.csv or move it into a <wnid> folder."
                     )
-                yield ImageRef(_rel(root, path), split, label)
+                yield ImageRef(scan.rel(path), split, label)
 
 
 def _flat_labels(root: Path, folder: Path, split: str) -> dict[str, str]:
@@ -202,18 +400,21 @@ def _devkit_val_labels(devkit: Path, folder: Path) -> dict[str, str]:
     return {f"ILSVRC2012_val_{i:08d}": id_to_wnid[int(v)] for i, v in enumerate(truth, start=1)}
 
 
-def list_folders(root: Path) -> Iterator[ImageRef]:
-    split_dirs = [root / s for s in SPLITS if (root / s).is_dir()]
-    if split_dirs:
-        for folder in split_dirs:
-            yield from _class_folders(root, folder, folder.name)
+def list_folders(root: Path, scan: _Scan | None = None) -> Iterator[ImageRef]:
+    scan = scan or _Scan(root, os.path.realpath(root), Ignored())
+    if any((root / s).is_dir() for s in SPLITS):
+        _beside_splits(scan, SPLITS)
+        for folder in _split_folders(scan):
+            yield from _class_folders(scan, folder, folder.name)
     else:
-        yield from _class_folders(root, root, "train")
+        yield from _class_folders(scan, root, "train")
 
 
-def _class_folders(root: Path, folder: Path, split: str) -> Iterator[ImageRef]:
-    for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        yield from (ImageRef(_rel(root, p), split, class_dir.name) for p in _walk_images(class_dir))
+def _class_folders(scan: _Scan, folder: Path, split: str) -> Iterator[ImageRef]:
+    for path in _loose_images(folder):
+        scan.skip("loose", path)
+    for class_dir in _subfolders(scan, folder):
+        yield from (ImageRef(scan.rel(p), split, class_dir.name) for p in _walk_images(scan, class_dir))
 
 
 def safe_rel_path(value: str) -> str | None:
@@ -227,35 +428,91 @@ def safe_rel_path(value: str) -> str | None:
     return PurePosixPath(*[p for p in parts if p != "."]).as_posix()
 
 
-def read_manifest(root: Path, manifest: Path) -> list[ImageRef]:
-    if not manifest.is_file():
-        raise CensusError(f"The manifest {manifest} does not exist.")
+MANIFEST_COLUMNS = ("rel_path", "split", "label")
+
+
+def _manifest_columns(manifest: Path) -> tuple[dict[str, list], int]:
+    """The manifest's three columns as plain Python values, and the number of its first row
+    (CSV: the line number after the header; Parquet: 1)."""
     try:
         if manifest.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(manifest)
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(manifest)
+            names, first = table.column_names, 1
+            columns = {c: table.column(c).to_pylist() for c in MANIFEST_COLUMNS if c in names}
         else:
             frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+            names, first = list(frame.columns), 2
+            columns = {c: frame[c].tolist() for c in MANIFEST_COLUMNS if c in names}
     except Exception as error:  # noqa: BLE001 - any parser failure is a bad manifest
         raise CensusError(f"Cannot read the manifest {manifest}: {error}") from error
-    missing = [c for c in ("rel_path", "split", "label") if c not in frame.columns]
+    missing = [c for c in MANIFEST_COLUMNS if c not in names]
     if missing:
         raise CensusError(
             f"The manifest {manifest} lacks column(s) {', '.join(missing)}; "
             "it needs rel_path, split and label."
         )
+    return columns, first
+
+
+def _not_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "empty (null)"
+    return f"a {type(value).__name__} ({value!r:.30}), not text"
+
+
+def _manifest_row(number: int, rel_path: object, split: object, label: object) -> ImageRef | str:
+    """One manifest row as an ImageRef, or the sentence saying what is wrong with it."""
+    for column, value in zip(MANIFEST_COLUMNS, (rel_path, split, label), strict=True):
+        if not isinstance(value, str):
+            return f"row {number}: {column} is {_not_text(value)}"
+        if not value.strip():
+            return f"row {number}: {column} must not be empty"
+    rel = safe_rel_path(rel_path)
+    if rel is None:
+        return f"row {number}: path {rel_path!r} is absolute or leaves the root"
+    return ImageRef(rel, split.strip(), label.strip())
+
+
+def _bad_rows(manifest: Path, problems: list[str]) -> CensusError:
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return CensusError(f"The manifest {manifest} has bad rows ({shown}); nothing was written.")
+
+
+def _check_files_exist(root: Path, manifest: Path, refs: list[ImageRef]) -> None:
+    """A root under which no listed file exists is a mistyped root, not a dataset of missing
+    files: a sample is checked first, and every file only when none of the sample exists."""
+    step = max(1, len(refs) // MANIFEST_SAMPLE)
+    sample = refs[::step]
+    if any(os.path.lexists(root / r.rel_path) for r in sample):
+        return
+    if any(os.path.lexists(root / r.rel_path) for r in refs):
+        return
+    raise CensusError(
+        f"None of the {len(refs)} file(s) the manifest {manifest} lists exists under {root} "
+        f"(e.g. {refs[0].rel_path}); pass the folder the rel_paths are relative to as the dataset root."
+    )
+
+
+def read_manifest(root: Path, manifest: Path) -> list[ImageRef]:
+    if not manifest.is_file():
+        raise CensusError(f"The manifest {manifest} does not exist.")
+    columns, first = _manifest_columns(manifest)
+    rows = zip(*(columns[c] for c in MANIFEST_COLUMNS), strict=True)
     refs: list[ImageRef] = []
     problems: list[str] = []
-    for number, row in enumerate(frame.itertuples(index=False), start=2):
-        rel = safe_rel_path(row.rel_path)
-        if rel is None:
-            problems.append(f"row {number}: path {row.rel_path!r} is absolute or leaves the root")
-        elif not str(row.split).strip() or not str(row.label).strip():
-            problems.append(f"row {number}: split and label must not be empty")
+    for number, row in enumerate(rows, start=first):
+        result = _manifest_row(number, *row)
+        if isinstance(result, str):
+            problems.append(result)
         else:
-            refs.append(ImageRef(rel, str(row.split).strip(), str(row.label).strip()))
+            refs.append(result)
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise CensusError(f"The manifest {manifest} has bad rows ({shown}); nothing was written.")
+        raise _bad_rows(manifest, problems)
+    if not refs:
+        raise CensusError(f"The manifest {manifest} lists no images; add rows of rel_path, split and label.")
     if len({r.rel_path for r in refs}) != len(refs):
         raise CensusError(f"The manifest {manifest} lists a rel_path twice; nothing was written.")
+    _check_files_exist(root, manifest, refs)
     return refs

@@ -1,10 +1,19 @@
 """``ingest merge``: fold another warehouse's raw rows (e.g. a shard run elsewhere) into this
-one. Keys decide identity, so merging twice adds nothing."""
+one. Keys decide identity, so merging twice adds nothing.
+
+The shard is untrusted input: its path is passed as a quoted SQL string literal, its schema is
+checked against this warehouse's raw tables before any row is read, and the columns copied
+are this warehouse's own (quoted), never names read from the shard."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from .config import database_path
 from .errors import CensusError
 from .warehouse import RAW_TABLES, connect, init_schema
 
@@ -16,35 +25,135 @@ KEYS = {
     "nsfw": ["run_id", "image_id"],
     "predictions": ["run_id", "image_id", "rank"],
 }
+ALIAS = "census_merge_shard"
+# Shard column types a target column of the key type accepts without loss.
+WIDENS = {
+    "BIGINT": {"INTEGER", "SMALLINT", "TINYINT"},
+    "INTEGER": {"SMALLINT", "TINYINT"},
+    "DOUBLE": {"FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+    required: bool  # NOT NULL without a default: a shard must supply it
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled; DuckDB has no backslash escapes)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> dict[str, Column]:
+    rows = con.execute(
+        "select column_name, data_type, is_nullable = 'NO' and column_default is null "
+        "from information_schema.columns where table_catalog = ? and table_schema = 'raw' "
+        "and table_name = ? order by ordinal_position",
+        [catalog, table],
+    ).fetchall()
+    return {name: Column(name, data_type, required) for name, data_type, required in rows}
+
+
+def _compatible(target: Column, shard: Column) -> bool:
+    return shard.data_type == target.data_type or shard.data_type in WIDENS.get(target.data_type, ())
+
+
+def _shard_columns(table: str, target: dict[str, Column], shard: dict[str, Column],
+                   other: Path) -> list[str]:
+    """The target's columns to copy from the shard, after checking the shard against them."""
+    where = f"{other} cannot be merged, nothing was merged"
+    if not shard:
+        raise CensusError(f"{where}: it has no raw.{table} table; is it a census warehouse?")
+    unknown = sorted(set(shard) - set(target))
+    if unknown:
+        raise CensusError(f"{where}: its raw.{table} has columns this warehouse does not know "
+                          f"({', '.join(map(repr, unknown))}); merge only warehouses written by `ingest` "
+                          "with this raw schema.")
+    missing = [c.name for c in target.values() if c.required and c.name not in shard]
+    if missing:
+        raise CensusError(f"{where}: its raw.{table} lacks the required columns "
+                          f"{', '.join(missing)}; is it a census warehouse?")
+    clashes = [f"{name} is {shard[name].data_type}, not {column.data_type}"
+               for name, column in target.items() if name in shard and not _compatible(column, shard[name])]
+    if clashes:
+        raise CensusError(f"{where}: in its raw.{table}, {'; '.join(clashes)}.")
+    return [name for name in target if name in shard]
+
+
+def _refuse_self(other: Path, target: Path) -> None:
+    if target.exists() and os.path.samefile(other, target):
+        raise CensusError(f"{other} is this warehouse ({target}) itself; merge another "
+                          "warehouse's file (e.g. a shard's) into it.")
+
+
+def _attach(con: duckdb.DuckDBPyConnection, other: Path) -> None:
+    try:
+        con.execute(f"attach {sql_literal(str(other))} as {ALIAS} (read_only, type duckdb)")
+    except duckdb.Error as error:
+        raise CensusError(f"Cannot open {other} as a DuckDB warehouse ({error}); nothing was merged.") from error
+
+
+def _refuse_views(con: duckdb.DuckDBPyConnection, other: Path) -> None:
+    """A view runs the shard's SQL when read; only plain tables are merged."""
+    views = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = ? and table_schema = 'raw' "
+        "and table_type <> 'BASE TABLE' order by 1", [ALIAS]).fetchall() if r[0] in RAW_TABLES]
+    if views:
+        names = ", ".join(f"raw.{v}" for v in views)
+        raise CensusError(f"{other} cannot be merged, nothing was merged: {names} in it "
+                          f"{'is a view' if len(views) == 1 else 'are views'}, not tables; merge only "
+                          "warehouses written by `ingest`.")
+
+
+def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
+    """Per raw table, the columns to copy; raises before any row is read if the shard is off."""
+    _refuse_views(con, other)
+    target_catalog = con.execute("select current_database()").fetchone()[0]
+    return {table: _shard_columns(table, _columns(con, target_catalog, table),
+                                  _columns(con, ALIAS, table), other)
+            for table in RAW_TABLES}
+
+
+def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Path) -> dict[str, int]:
+    added: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        for table, columns in plan.items():
+            names = ", ".join(map(sql_identifier, columns))
+            target = f"raw.{sql_identifier(table)}"
+            before = con.execute(f"select count(*) from {target}").fetchone()[0]
+            con.execute(f"insert into {target} ({names}) select {names} "
+                        f"from {ALIAS}.raw.{sql_identifier(table)} on conflict do nothing")
+            added[table] = con.execute(f"select count(*) from {target}").fetchone()[0] - before
+        con.execute("commit")
+    except duckdb.Error as error:
+        con.execute("rollback")
+        raise CensusError(f"Cannot merge {other}, nothing was merged: {error}") from error
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return added
 
 
 def merge_warehouse(other: Path, db: Path | None = None) -> dict[str, int]:
     if not other.is_file():
         raise CensusError(f"No warehouse file at {other}.")
+    other = other.resolve()
+    _refuse_self(other, Path(db or database_path()))
     con = connect(db)
     try:
         init_schema(con)
-        con.execute(f"attach '{other.resolve()}' as other_wh (read_only)")
-        added: dict[str, int] = {}
-        con.execute("begin transaction")
+        _attach(con, other)
         try:
-            for table in RAW_TABLES:
-                cols = [r[0] for r in con.execute(
-                    "select column_name from information_schema.columns where table_catalog = "
-                    "'other_wh' and table_schema = 'raw' and table_name = ? order by ordinal_position",
-                    [table]).fetchall()]
-                if not cols:
-                    raise CensusError(f"{other} has no raw.{table} table; is it a census warehouse?")
-                before = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
-                names = ", ".join(cols)
-                con.execute(f"insert into raw.{table} ({names}) select {names} "
-                            f"from other_wh.raw.{table} on conflict do nothing")
-                added[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0] - before
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        con.execute("detach other_wh")
-        return added
+            return _copy(con, _plan(con, other), other)
+        finally:
+            con.execute(f"detach {ALIAS}")
     finally:
         con.close()

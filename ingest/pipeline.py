@@ -10,6 +10,7 @@ that carries an image from file to answers keeps every core busy with no hand-of
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -60,7 +61,7 @@ def prepare_item(
     root: Path, models: list[Model], item: WorkItem, max_side: int | None, infer: bool = False
 ) -> Prepared:
     started = time.perf_counter()
-    decoded = decode_path(root / item.ref.rel_path, max_side)
+    decoded = decode_path(root / item.ref.rel_path, max_side, root)
     result = Prepared(item, decoded)
     result.seconds["decode"] = time.perf_counter() - started
     if decoded.error is None:
@@ -95,12 +96,14 @@ def _infer_one(models: list[Model], result: Prepared) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None, infer: bool) -> None:
-    import os
+def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | None, infer: bool,
+                 parent_pid: int) -> None:
     import signal
 
+    from .interrupts import die_with_parent
     from .models.runtime import set_inference_threads
 
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     set_inference_threads(1)
@@ -153,7 +156,7 @@ class Workers:
     def __init__(self, root: Path, factory: Callable[[], list[Model]], count: int, max_side: int | None,
                  infer: bool = False) -> None:
         self.count = count
-        self._args = (str(root), factory, max_side, infer)
+        self._args = (str(root), factory, max_side, infer, os.getpid())
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:

@@ -26,7 +26,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
 def parse_stages(text: str | None) -> list[str]:
     if not text:
         return list(STAGES)
-    stages = [s.strip() for s in text.split(",") if s.strip()]
+    stages = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))  # each once, in order
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise CensusError(f"Unknown stage(s) {', '.join(unknown)}: choose from {', '.join(STAGES)}.")
@@ -58,6 +58,12 @@ def build_models(
     if profile not in PROFILES:
         raise CensusError(f"Unknown profile {profile!r}: choose from {', '.join(PROFILES)}.")
     chosen = stages or list(STAGES)
+    ignored = sorted(set(overrides or {}) - set(chosen))
+    if ignored:
+        raise CensusError(
+            f"--model names a model for stage(s) {', '.join(ignored)} that --stages {','.join(chosen)} "
+            "does not run; add the stage to --stages or drop that --model."
+        )
     models: list[Model] = []
     for stage in chosen:
         names = (

@@ -11,12 +11,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from .config import database_path
 from .errors import CensusError
-from .layouts import iter_images, resolve_layout
+from .layouts import Ignored, iter_images, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
 from .pipeline import Stats, Workers, infer_batch, prepared_stream
 from .profiles import build_models
-from .warehouse import Batch, connect, finish_run, init_schema, start_run, write_batch
+from .warehouse import (
+    Batch,
+    checkpoint,
+    connect,
+    disk_full_message,
+    finish_run,
+    init_schema,
+    is_disk_full,
+    mark_stale_runs,
+    start_run,
+    write_batch,
+)
 from .worklist import WorkList
 
 
@@ -45,13 +59,21 @@ class RunOptions:
 @dataclass
 class RunSummary:
     dataset: str
-    listed: int
-    todo: int
-    skipped: int
+    listed: int  # images the dataset lists
+    todo: int  # images this run set out to process
+    skipped: int  # images of this shard that earlier runs had already done
     stats: Stats
     seconds: float
     run_ids: dict[str, str]
     device: str
+    in_shard: int = 0  # images this shard covers (= listed without --shard)
+    stale_runs: int = 0  # runs an earlier process left `running`, now marked failed
+    workers: int = 0
+
+    @property
+    def left_for_later(self) -> int:
+        """Images of this shard neither done before nor in this run (held back by --limit)."""
+        return self.in_shard - self.skipped - self.todo
 
     @property
     def images_per_s(self) -> float:
@@ -75,14 +97,63 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 2))
 
 
+# resident memory of one CPU worker holding the default profile's networks (BENCHMARKS.md)
+WORKER_BYTES = 600 * 2**20
+
+
+def choose_workers(requested: int | None) -> tuple[int, str | None]:
+    """The worker count to use and, when a request was lowered, the sentence saying why.
+
+    More workers than CPUs only queue for the same cores and each holds its own copy of the
+    networks, so a request is capped at the CPU count and at what the free memory holds."""
+    import psutil
+
+    cpus = os.cpu_count() or 1
+    asked = requested is not None
+    if requested is None:
+        requested = default_workers()
+    if requested < 0:
+        raise CensusError(f"--workers {requested} is negative: use 0 (all in this process) or a positive count.")
+    by_memory = max(1, psutil.virtual_memory().available // WORKER_BYTES)
+    cap = min(cpus, by_memory)
+    if requested <= cap:
+        return requested, None
+    if not asked:
+        return cap, None
+    reason = f"{cpus} CPU(s)" if cap == cpus else f"free memory for {by_memory} worker(s) of ~600 MB"
+    return cap, f"--workers {requested} is more than this machine has ({reason}); using {cap}."
+
+
+@dataclass
+class Run:
+    """What one `ingest run` works with once its arguments are checked."""
+
+    options: RunOptions
+    root: Path
+    dataset: str
+    device: str
+    models: list
+    make: Callable[[], list]
+    workers: int
+    db: Path
+    on_start: Callable[[int], None] | None = None
+    on_progress: Callable[[Stats], None] | None = None
+
+
 def run_dataset(
     options: RunOptions,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[Stats], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> RunSummary:
     root = options.dataset_root
+    if options.dataset is not None and not options.dataset.strip():
+        raise CensusError("--dataset is empty: name the dataset, or leave the option out to use the folder name.")
     dataset = options.dataset or root.resolve().name
     device = resolve_device(options.device)
+    workers, lowered = choose_workers(options.workers)
+    if lowered and on_notice:
+        on_notice(lowered)
     make = functools.partial(
         build_models, options.profile, device=device, stages=options.stages,
         models_dir=options.models_dir, overrides=options.overrides,
@@ -91,57 +162,76 @@ def run_dataset(
     for model in models:
         model.check()
     layout = resolve_layout(root, options.layout, options.manifest)
-    workers = options.workers if options.workers is not None else default_workers()
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
+    run = Run(options, root, dataset, device, models, make, workers, Path(options.db or database_path()),
+              on_start, on_progress)
     with WorkList() as worklist:
-        worklist.add_images(iter_images(root, layout, options.manifest), dataset)
+        ignored = Ignored()
+        worklist.add_images(iter_images(root, layout, options.manifest, ignored), dataset)
         listed = worklist.validate(options.labels, layout, root)
-        return _run(options, root, dataset, device, models, make, workers, worklist, listed,
-                    on_start, on_progress)
+        for message in ignored.messages() if on_notice else ():
+            on_notice(message)
+        try:
+            return _run(run, worklist, listed)
+        except duckdb.Error as error:
+            if is_disk_full(error):
+                raise CensusError(disk_full_message(run.db, error)) from None
+            raise
 
 
-def _run(options, root, dataset, device, models, make, workers, worklist, listed, on_start, on_progress):
+def _run(run: Run, worklist: WorkList, listed: int) -> RunSummary:
+    options, models = run.options, run.models
     con = connect(options.db)
     try:
         init_schema(con)
+        stale = mark_stale_runs(con)
         for index, model in enumerate(models):
-            worklist.add_done(index, con, model.annotator, dataset, options.retry_errors)
-        todo = worklist.count_todo(options.shard, options.limit)
-        items = worklist.todo(options.shard, options.limit)
+            worklist.add_done(index, con, model.annotator, run.dataset, options.retry_errors)
+        in_shard = worklist.count_in_shard(options.shard)
+        all_todo = worklist.count_todo(options.shard, None)
+        todo = min(all_todo, options.limit) if options.limit is not None else all_todo
         stats = Stats()
         run_ids: dict[str, str] = {}
         started = time.perf_counter()
+        if run.on_start:
+            run.on_start(todo)
         if todo:
-            max_side = _max_side(models)
-            # on a CPU the workers run the networks too (see pipeline.py); on a GPU the main process does
-            in_workers = workers > 0 and device == "cpu"
-            with contextlib.ExitStack() as stack:
-                pool = None
-                if workers > 0:
-                    pool = stack.enter_context(Workers(root, make, workers, max_side, in_workers))
-                if not in_workers:
-                    for model in models:
-                        model.load()  # a model that cannot load stops here, before any row lands
-                stream = prepared_stream(root, models, items, pool=pool, max_side=max_side)
-                # the first result proves the workers loaded their models, before any row lands
-                stream = itertools.chain([first], stream) if (first := next(stream, None)) else stream
-                if on_start:
-                    on_start(todo)
-                run_ids = _start_runs(con, models, dataset, device, options)
-                ids = [run_ids[m.annotator] for m in models]
-                status = "failed"
-                try:
-                    _stream(options, models, stream, ids, dataset, con, stats, on_progress)
-                    status = "complete"
-                finally:
-                    for run_id in ids:
-                        finish_run(con, run_id, status)
-        elif on_start:
-            on_start(0)
+            run_ids = _process(run, con, worklist.todo(options.shard, options.limit), stats)
         seconds = time.perf_counter() - started
+        checkpoint(con, run.db)
     finally:
         con.close()
-    return RunSummary(dataset, listed, todo, listed - todo, stats, seconds, run_ids, device)
+    return RunSummary(run.dataset, listed, todo, in_shard - all_todo, stats, seconds, run_ids, run.device,
+                      in_shard=in_shard, stale_runs=stale, workers=run.workers)
+
+
+def _process(run: Run, con, items, stats: Stats) -> dict[str, str]:
+    """Stream the work items through the models into the warehouse; returns the run ids."""
+    models = run.models
+    max_side = _max_side(models)
+    # on a CPU the workers run the networks too (see pipeline.py); on a GPU the main process does
+    in_workers = run.workers > 0 and run.device == "cpu"
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if run.workers > 0:
+            pool = stack.enter_context(Workers(run.root, run.make, run.workers, max_side, in_workers))
+        if not in_workers:
+            for model in models:
+                model.load()  # a model that cannot load stops here, before any row lands
+        stream = prepared_stream(run.root, models, items, pool=pool, max_side=max_side)
+        # the first result proves the workers loaded their models, before any row lands
+        stream = itertools.chain([first], stream) if (first := next(stream, None)) else stream
+        run_ids = _start_runs(con, models, run.dataset, run.device, run.options)
+        ids = [run_ids[m.annotator] for m in models]
+        status = "failed"
+        try:
+            _stream(run, stream, ids, con, stats)
+            status = "complete"
+        finally:
+            with contextlib.suppress(duckdb.Error) if status == "failed" else contextlib.nullcontext():
+                for run_id in ids:
+                    finish_run(con, run_id, status)
+    return run_ids
 
 
 def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
@@ -157,12 +247,13 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
     return run_ids
 
 
-def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> None:
+def _stream(run: Run, stream, ids, con, stats) -> None:
+    options, models = run.options, run.models
     pending: list = []
     buffered = Batch()
 
     def infer_pending() -> None:
-        buffered.extend(infer_batch(models, ids, dataset, pending, stats, options.face_min_score))
+        buffered.extend(infer_batch(models, ids, run.dataset, pending, stats, options.face_min_score))
         pending.clear()
 
     def write() -> None:
@@ -172,10 +263,11 @@ def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> N
     try:
         for prepared in stream:
             pending.append(prepared)
-            if len(pending) >= options.batch_size:
+            # a full batch, or nothing left for this process to infer (the workers did it): rows now
+            if len(pending) >= options.batch_size or not any(p.inputs for p in pending):
                 infer_pending()
-                if on_progress:
-                    on_progress(stats)
+                if run.on_progress:
+                    run.on_progress(stats)
             if len(buffered) >= options.commit_every:
                 write()
     except KeyboardInterrupt:
@@ -187,8 +279,8 @@ def _stream(options, models, stream, ids, dataset, con, stats, on_progress) -> N
         raise
     infer_pending()
     write()
-    if on_progress:
-        on_progress(stats)
+    if run.on_progress:
+        run.on_progress(stats)
 
 
 def _max_side(models) -> int | None:

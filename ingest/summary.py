@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .warehouse import connect, table_counts
@@ -39,7 +40,7 @@ def print_summary(console: Console, db=None) -> None:
             """
         ).fetchall()
         for stage, annotator, ok, errors, n in rows:
-            table.add_row(stage, annotator, f"{ok:,}", f"{errors:,}", f"{n:,}")
+            table.add_row(escape(stage), escape(annotator), f"{ok:,}", f"{errors:,}", f"{n:,}")
         console.print(table)
         if _has_table(con, "main", "class_census"):
             _census(console, con)
@@ -59,14 +60,14 @@ def _census(console: Console, con) -> None:
         """
     ).fetchall()
     for annotator, wnid, split, n_images, eta, n_faces, age, gender in rows:
-        table.add_row(annotator, wnid, split, str(n_images), _fmt(eta), str(n_faces),
+        table.add_row(escape(annotator), escape(wnid), escape(split), str(n_images), _fmt(eta), str(n_faces),
                       _fmt(age, 1), _fmt(gender))
     console.print(table)
     if _has_table(con, "main", "demographics"):
         for annotator, n_faces, pct_female, pct_over_60 in con.execute(
             "select annotator, n_faces, pct_female, pct_over_60 from main.demographics order by 1"
         ).fetchall():
-            console.print(f"demographics: {annotator}: {n_faces:,} kept faces, {_fmt(pct_female, 1)}% apparent "
+            console.print(f"demographics: {escape(annotator)}: {n_faces:,} kept faces, {_fmt(pct_female, 1)}% apparent "
                           f"female, {_fmt(pct_over_60, 1)}% apparent over 60")
     for mart, query in (
         ("class_nsfw", "select annotator, count(*), max(mean_nsfw) from main.class_nsfw group by 1"),
@@ -76,7 +77,7 @@ def _census(console: Console, con) -> None:
         if _has_table(con, "main", mart):
             for annotator, n, value in con.execute(query).fetchall():
                 measure = "highest class mean NSFW" if mart == "class_nsfw" else "mean val top-5"
-                console.print(f"{mart}: {annotator}: {n} class rows, {measure} {_fmt(value)}")
+                console.print(f"{mart}: {escape(annotator)}: {n} class rows, {measure} {_fmt(value)}")
 
 
 def _fmt(value, digits: int = 3) -> str:

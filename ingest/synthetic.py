@@ -15,9 +15,12 @@ filters them); the face annotator `synthetic/faces-a` ran in two shards.
 from __future__ import annotations
 
 import csv
+import json
+import math
 from pathlib import Path
 
-import duckdb
+from .errors import CensusError
+from .warehouse import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_SQL = REPO_ROOT / "warehouse" / "schema.sql"
@@ -44,17 +47,44 @@ def _classes() -> list[tuple[int, str]]:
         return sorted((int(row["class_index"]), row["wnid"]) for row in csv.DictReader(handle))
 
 
-def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict:
+def rows_held(db_path: Path) -> dict[str, int]:
+    """The non-empty raw tables of the warehouse at db_path and their row counts."""
+    if not db_path.exists():
+        return {}
+    con = connect(db_path, read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        counts = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
+                  for t in RAW_TABLES if t in present}
+    finally:
+        con.close()
+    return {t: n for t, n in counts.items() if n}
+
+
+def refuse_live_warehouse(db_path: Path) -> None:
+    """Raise, naming what would be lost, if db_path holds any raw row."""
+    held = rows_held(db_path)
+    if held:
+        lost = ", ".join(f"raw.{t} {n:,}" for t, n in held.items())
+        raise CensusError(f"{db_path} already holds rows ({lost}) that a synthetic warehouse would "
+                          "replace; pass --force to overwrite them, or --db a new file.")
+
+
+def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0, *, force: bool = False) -> dict:
     """Write a synthetic raw warehouse into db_path (created with the raw schema if needed).
 
-    Existing raw rows are replaced. Returns the number of rows per raw table.
+    A warehouse that holds raw rows is refused unless ``force``; then its raw rows are
+    replaced. Returns the number of rows per raw table.
     """
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    if not math.isfinite(scale) or scale <= 0:
+        raise CensusError(f"--scale must be a positive number, not {scale}.")
+    if not force:
+        refuse_live_warehouse(Path(db_path))
     n_train = max(1, round(N_TRAIN * scale))
     n_val = max(1, round(N_VAL * scale))
-    seed = int(seed)
-    con = duckdb.connect(str(db_path))
+    seed = int(seed)  # interpolated into the u() macro below: an int, never text
+    con = connect(Path(db_path))
     try:
         con.execute("set enable_progress_bar = false")
         con.execute(SCHEMA_SQL.read_text())
@@ -89,17 +119,17 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
             """
         )
         con.execute(
-            f"""
+            """
             create or replace temp table synth_images as
             with keys as (
                 select
                     range as k,
-                    case when range < {n_train} then 'train' else 'val' end as split,
+                    case when range < $n_train then 'train' else 'val' end as split,
                     case
-                        when range < {n_train} then range % 1000
+                        when range < $n_train then range % 1000
                         else floor(u(range, 'val-class') * 1000)::integer
                     end as class_index
-                from range({n_train + n_val})
+                from range($n_total)
             )
             select
                 keys.k,
@@ -108,43 +138,46 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
                 case
                     when keys.split = 'train'
                         then 'train/' || class_traits.wnid || '/' || class_traits.wnid || '_' || keys.k || '.JPEG'
-                    else 'val/ILSVRC2012_val_' || lpad((keys.k - {n_train} + 1)::varchar, 8, '0') || '.JPEG'
+                    else 'val/ILSVRC2012_val_' || lpad((keys.k - $n_train + 1)::varchar, 8, '0') || '.JPEG'
                 end as rel_path
             from keys
             inner join class_traits on keys.class_index = class_traits.class_index
-            """
+            """,
+            {"n_train": n_train, "n_total": n_train + n_val},
         )
         con.execute("alter table synth_images add column image_id varchar")
-        con.execute(f"update synth_images set image_id = left(sha256('{DATASET}/' || rel_path), 16)")
+        con.execute("update synth_images set image_id = left(sha256(? || '/' || rel_path), 16)", [DATASET])
         con.execute(
-            f"""
+            """
             insert into raw.images (image_id, dataset, split, wnid, rel_path, file_bytes, width, height)
             select
-                image_id, '{DATASET}', split, wnid, rel_path,
+                image_id, ?, split, wnid, rel_path,
                 60000 + floor(u(k, 'bytes') * 120000)::bigint, 500, 375
             from synth_images
             order by k
-            """
+            """,
+            [DATASET],
         )
-        params = f'{{"synthetic": true, "scale": {scale}, "seed": {seed}}}'
+        params = json.dumps({"synthetic": True, "scale": scale, "seed": seed})
         con.executemany(
             "insert into raw.runs (run_id, stage, annotator, model_digest, params, dataset, started_at, "
             "finished_at, status, tool_version) values (?, ?, ?, NULL, ?, ?, ?::timestamp, "
             "?::timestamp + interval 1 hour, 'complete', 'synthetic')",
             [(run_id, stage, annotator, params, DATASET, start, start) for run_id, stage, annotator, _, start in RUNS],
         )
-        for run_id, _, _, shard, _ in RUNS:
+        for run_id, _, _, shard, _ in RUNS:  # shard: a fixed SQL filter from RUNS, not input
             con.execute(
                 f"""
                 insert into raw.image_runs (run_id, image_id, status, error)
                 select
-                    '{run_id}', image_id,
-                    case when u(k, '{run_id}.err') < 0.001 then 'error' else 'ok' end,
-                    case when u(k, '{run_id}.err') < 0.001 then 'synthetic decode error' end
+                    $run_id, image_id,
+                    case when u(k, $run_id || '.err') < 0.001 then 'error' else 'ok' end,
+                    case when u(k, $run_id || '.err') < 0.001 then 'synthetic decode error' end
                 from synth_images
                 where {shard}
                 order by k
-                """
+                """,
+                {"run_id": run_id},
             )
         con.execute(
             """
@@ -175,25 +208,26 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
         )
         for annotator, detect, noise in (("synthetic/faces-a", 1.0, 0.05), ("synthetic/faces-b", 0.9, 0.1)):
             con.execute(
-                f"""
+                """
                 insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2, age, gender_score)
                 select
                     ok_images.run_id,
                     persons.image_id,
                     persons.face_idx,
-                    1 - 0.25 * power(u(persons.k * 4 + persons.face_idx, '{annotator}.det'), 2),
+                    1 - 0.25 * power(u(persons.k * 4 + persons.face_idx, $annotator || '.det'), 2),
                     50.0 + 100 * persons.face_idx, 50.0, 120.0 + 100 * persons.face_idx, 140.0,
-                    greatest(0.5, persons.age + 4 * z(persons.k * 4 + persons.face_idx, '{annotator}.age')),
+                    greatest(0.5, persons.age + 4 * z(persons.k * 4 + persons.face_idx, $annotator || '.age')),
                     least(1, greatest(0, persons.gender
-                        + {noise} * z(persons.k * 4 + persons.face_idx, '{annotator}.gender')))
+                        + $noise * z(persons.k * 4 + persons.face_idx, $annotator || '.gender')))
                 from persons
                 inner join ok_images on persons.image_id = ok_images.image_id
                 inner join raw.runs as runs on ok_images.run_id = runs.run_id
                 where
-                    runs.annotator = '{annotator}'
-                    and u(persons.k * 4 + persons.face_idx, '{annotator}.detect') < {detect}
+                    runs.annotator = $annotator
+                    and u(persons.k * 4 + persons.face_idx, $annotator || '.detect') < $detect
                 order by persons.k, persons.face_idx
-                """
+                """,
+                {"annotator": annotator, "detect": detect, "noise": noise},
             )
         con.execute(
             """
@@ -207,6 +241,7 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
             order by ok_images.k
             """
         )
+        # acc: a column of class_traits, from this fixed list; the run id is bound.
         for run_id, acc in (("synthetic-classify-a", "acc1_a"), ("synthetic-classify-b", "acc1_b")):
             con.execute(
                 f"""
@@ -218,14 +253,14 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
                         ok_images.k,
                         ok_images.class_index,
                         case
-                            when u(ok_images.k, '{run_id}.hit') < ok_images.{acc} then 1
-                            when u(ok_images.k, '{run_id}.hit') < ok_images.{acc} + 0.7 * (1 - ok_images.{acc})
-                                then 2 + floor(u(ok_images.k, '{run_id}.rank') * 4)::integer
+                            when u(ok_images.k, $run_id || '.hit') < ok_images.{acc} then 1
+                            when u(ok_images.k, $run_id || '.hit') < ok_images.{acc} + 0.7 * (1 - ok_images.{acc})
+                                then 2 + floor(u(ok_images.k, $run_id || '.rank') * 4)::integer
                             else 0
                         end as label_rank,
-                        0.3 + 0.6 * u(ok_images.k, '{run_id}.prob') as top_prob
+                        0.3 + 0.6 * u(ok_images.k, $run_id || '.prob') as top_prob
                     from ok_images
-                    where ok_images.run_id = '{run_id}'
+                    where ok_images.run_id = $run_id
                 ),
                 ranked as (
                     select
@@ -245,7 +280,8 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0) -> dict
                 from ranked
                 inner join classes on ranked.class_index = classes.class_index
                 order by ranked.k, ranked.rank
-                """
+                """,
+                {"run_id": run_id},
             )
         for temp in ("persons", "ok_images", "synth_images", "class_traits", "classes"):
             con.execute(f"drop table if exists {temp}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from dataclasses import dataclass, field
@@ -126,6 +127,17 @@ def _arrow(name: str, rows: list[dict]) -> pa.Table:
     return pa.table({c: [row.get(c) for row in rows] for c in columns})
 
 
+# A newer reading of a file replaces its facts in raw.images (a retried image loses its stale
+# error); a failed read (no sha256) only replaces an earlier error, never facts read fine.
+# rel_path, split, wnid and first_seen_at stay as first recorded.
+IMAGE_FACTS = ("file_bytes", "sha256", "width", "height", "decode_error")
+IMAGES_CONFLICT = (
+    " on conflict (image_id) do update set "
+    + ", ".join(f"{c} = excluded.{c}" for c in IMAGE_FACTS)
+    + " where excluded.sha256 is not null or images.decode_error is not null"
+)
+
+
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     """Land a batch atomically: an image's result rows never exist without its run row."""
     if not batch.images and not batch.image_runs:
@@ -138,14 +150,54 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
                 continue
             con.register("_batch_frame", _arrow(name, rows))
             cols = ", ".join(_COLUMNS[name])
-            conflict = " on conflict do nothing" if name == "images" else ""
+            conflict = IMAGES_CONFLICT if name == "images" else ""
             con.execute(
                 f"insert into raw.{name} ({cols}) select {cols} from _batch_frame{conflict}"
             )
             con.unregister("_batch_frame")
         con.execute("commit")
     except BaseException:  # Ctrl-C included: never leave the transaction open
-        con.execute("rollback")
+        # a failed commit (disk full) may have ended the transaction already; the first error is the one to tell
+        with contextlib.suppress(duckdb.Error):
+            con.execute("rollback")
+        raise
+
+
+def mark_stale_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark as failed the runs an earlier process left `running` (killed, power cut).
+
+    Only one process can hold the warehouse for writing, so while this connection does, no
+    run recorded in it can still be running. Their finished images stay and count."""
+    stale = con.execute("select count(*) from raw.runs where status = 'running'").fetchone()[0]
+    if stale:
+        con.execute("update raw.runs set status = 'failed', finished_at = coalesce(finished_at, ?) "
+                    "where status = 'running'", [now()])
+    return stale
+
+
+DISK_FULL_SIGNS = ("no space left on device", "disk is full", "file too large", "could not write")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    text = str(error).lower()
+    return any(sign in text for sign in DISK_FULL_SIGNS)
+
+
+def disk_full_message(db: Path, error: BaseException) -> str:
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"The disk holding the warehouse {db} is full ({detail}); the images committed before "
+            "are kept. Free some space there and rerun the same command to resume.")
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Fold the write-ahead log into the file now, so a failure to do so is an error, not silent.
+
+    DuckDB checkpoints on close and swallows the error there; the rows stay safe in the WAL."""
+    try:
+        con.execute("checkpoint")
+    except duckdb.Error as error:
+        if is_disk_full(error):
+            raise CensusError(disk_full_message(db, error)) from None
         raise
 
 

@@ -21,9 +21,28 @@ from .pipeline import WorkItem
 CHUNK = 50_000
 
 
+SCRATCH_PREFIX = "census-worklist-"
+
+
+def remove_stale_scratch(folder: Path | None = None) -> int:
+    """Delete scratch folders of runs whose process is gone (killed with -9, power cut)."""
+    import shutil
+
+    import psutil
+
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if path.is_dir() and not path.is_symlink() and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 class WorkList:
     def __init__(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="census-worklist-")
+        remove_stale_scratch()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.con = duckdb.connect(str(Path(self._tmp.name) / "worklist.duckdb"))
         self.con.execute("set memory_limit = '256MB'")
         self.con.execute("set preserve_insertion_order = true")
@@ -111,6 +130,13 @@ class WorkList:
     def count_todo(self, shard: tuple[int, int] | None, limit: int | None) -> int:
         count = self.con.execute(f"select count(*) from ({self._todo_sql(shard)})").fetchall()[0][0]
         return min(count, limit) if limit is not None else count
+
+    def count_in_shard(self, shard: tuple[int, int] | None) -> int:
+        """Images of the listing this shard covers (all of them without a shard)."""
+        if shard is None:
+            return self.con.execute("select count(*) from refs").fetchall()[0][0]
+        return self.con.execute("select count(*) from refs where shard_key % ? = ?",
+                                [int(shard[1]), int(shard[0])]).fetchall()[0][0]
 
     def todo(self, shard: tuple[int, int] | None, limit: int | None) -> Iterator[WorkItem]:
         """Work items in listing order, streamed from disk."""

@@ -1,6 +1,7 @@
 -- The winning result per annotator, stage and image: the latest run (by run start,
 -- ties by the larger run_id, a NULL start loses) of that annotator in which the image is
 -- ok. Errors never count as processed; shards and resumed runs of one annotator add up.
+-- This is where an image run meets its run's annotator and stage (staging stays 1:1).
 -- Runs are ranked once (few rows), then a hash aggregate picks the best-ranked ok run of
 -- each image: several times faster than a row_number() window over every image run.
 with run_order as (

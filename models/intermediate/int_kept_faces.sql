@@ -15,14 +15,7 @@ select
         when faces.gender_score >= 0.5 then 'male'
     end as gender,
     -- 2019 paper's age groups, on floor(apparent age)
-    case
-        when faces.age is null then null
-        when floor(faces.age) < 15 then '0-14'
-        when floor(faces.age) < 30 then '15-29'
-        when floor(faces.age) < 45 then '30-44'
-        when floor(faces.age) < 60 then '45-59'
-        else '60+'
-    end as age_bucket
+    {{ age_bucket('faces.age') }} as age_bucket
 from {{ ref('int_image_results') }} as results
 inner join {{ ref('stg_faces') }} as faces
     on results.run_id = faces.run_id and results.image_id = faces.image_id

@@ -1,13 +1,16 @@
--- Every processed image with its run's provenance.
-select
-    image_runs.run_id,
-    image_runs.image_id,
-    runs.stage,
-    runs.annotator,
-    runs.dataset,
-    runs.started_at as run_started_at,
-    image_runs.status,
-    image_runs.error
-from {{ source('raw', 'image_runs') }} as image_runs
-inner join {{ source('raw', 'runs') }} as runs
-    on image_runs.run_id = runs.run_id
+-- raw.image_runs, one row per image a run processed (ok, zero faces included, or error),
+-- cast to the contract's types. The run's annotator and stage join in int_image_results.
+with source as (
+    select * from {{ source('raw', 'image_runs') }}
+),
+
+renamed as (
+    select
+        cast(run_id as varchar) as run_id,
+        cast(image_id as varchar) as image_id,
+        cast(status as varchar) as status,
+        cast(error as varchar) as error
+    from source
+)
+
+select * from renamed

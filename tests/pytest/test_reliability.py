@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psutil
 import pytest
 from photos import build_small_ilsvrc, imagenet_size, noise_jpeg
 from runs import KEYS, table
@@ -57,40 +58,113 @@ def test_kill_9_then_rerun_equals_uninterrupted(dataset, reference_db, tmp_path,
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.communicate()
     rerun = cli("run", str(dataset), "--dataset", "ds", "--workers", "0", "--db", str(db), "--json")
     assert rerun.returncode == 0, rerun.stderr
     for name in TABLES:
         pd.testing.assert_frame_equal(table(db, name), table(reference_db, name), check_dtype=False)
 
 
-def test_ctrl_c_keeps_finished_images_and_a_rerun_completes(tmp_path):
-    """Ctrl-C in the middle of a run with worker processes: one sentence, exit code 130, the
-    images finished so far are written (even before the next 512-image commit), and a rerun
-    adds exactly the rest."""
-    folder = tmp_path / "ds" / "train" / "n01440764"
+@pytest.fixture(scope="module")
+def noise_dataset(tmp_path_factory) -> Path:
+    """200 small noise JPEGs: a run with two workers takes long enough to be stopped midway."""
+    root = tmp_path_factory.mktemp("noise") / "ds"
+    folder = root / "train" / "n01440764"
     folder.mkdir(parents=True)
     for i in range(200):
         noise_jpeg(folder / f"n01440764_{i}.JPEG", seed=i)
-    db = tmp_path / "ctrl_c.duckdb"
-    args = [*INGEST, "run", str(tmp_path / "ds"), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(7.0)
-    process.send_signal(signal.SIGINT)
+    return root
+
+
+def _run_tree(process: subprocess.Popen) -> list[psutil.Process]:
+    """The run's process and every process under it (workers, multiprocessing's resource tracker)."""
+    parent = psutil.Process(process.pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def _wait_until_running(process: subprocess.Popen) -> None:
+    """Read the run's log lines (stderr is a pipe, so it logs plain lines) until images are done."""
+    for line in process.stderr:
+        if "images done" in line and not line.startswith("census: 1/"):
+            return
+    raise AssertionError("the run ended before it reported finished images")
+
+
+def _alive(processes: list[psutil.Process], wait: float = 15.0) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(processes, timeout=wait)
+    return alive
+
+
+def _per_stage(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select r.stage, count(distinct ir.image_id), count(*) from raw.image_runs ir "
+                           "join raw.runs r using (run_id) where ir.status = 'ok' group by 1 order by 1").fetchall()
+    finally:
+        con.close()
+
+
+COMPLETE = [("classify", 200, 200), ("faces", 200, 200), ("nsfw", 200, 200)]
+
+
+@pytest.mark.parametrize(("signum", "presses", "code", "word"), [
+    (signal.SIGINT, 3, 130, "interrupted"),  # three quick Ctrl-C: still one clean stop
+    (signal.SIGTERM, 1, 143, "terminated"),  # what timeout, systemd, Slurm and Kubernetes send
+])
+def test_stop_signal_keeps_finished_images_and_leaves_nothing_behind(noise_dataset, tmp_path, signum, presses,
+                                                                     code, word):
+    """SIGINT or SIGTERM in the middle of a run with worker processes: one sentence, exit code
+    128 + signal, the images finished so far are written (even before the next 512-image
+    commit), no process of the run is left, no scratch file, and a rerun adds exactly the rest."""
+    db = tmp_path / "stopped.duckdb"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    args = [*INGEST, "run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_until_running(process)
+    tree = _run_tree(process)
+    for _ in range(presses):
+        process.send_signal(signum)
+        time.sleep(0.1)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, "the run finished before Ctrl-C; the test needs a slower run"
-    assert "interrupted: the images finished so far are saved" in stderr and "Traceback" not in stderr
+    assert process.returncode == code, "the run finished before the signal; the test needs a slower run"
+    assert f"{word}: the images finished so far are saved" in stderr and "Traceback" not in stderr
+    assert not _alive(tree), "a process of the run outlived it"
+    assert not list(scratch.glob("census-worklist-*")), "the scratch work list was left behind"
     con = duckdb.connect(str(db), read_only=True)
     saved = con.execute("select count(*) from raw.images").fetchall()[0][0]
+    assert con.execute("select distinct status from raw.runs").fetchall() == [("failed",)]
     con.close()
     assert 0 < saved < 200
-    rerun = cli("run", str(tmp_path / "ds"), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json")
+    rerun = cli("run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
+    assert _per_stage(db) == COMPLETE
+
+
+def test_kill_9_of_the_main_process_takes_its_workers_with_it(noise_dataset, tmp_path):
+    """kill -9 of the main process: the workers die too (the kernel kills them), and the next
+    run marks the killed runs failed, removes the dead run's scratch folder and completes."""
+    db = tmp_path / "killed.duckdb"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    args = [*INGEST, "run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_until_running(process)
+    tree = _run_tree(process)
+    assert len(tree) >= 3, "the workers had not started"
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert not _alive(tree[1:]), "a worker outlived its killed parent"
+    assert list(scratch.glob("census-worklist-*")), "expected the killed run's scratch folder"
+    rerun = cli("run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db), "--json", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert '"stale_runs_marked_failed": 3' in rerun.stdout
+    assert not list(scratch.glob("census-worklist-*"))
+    assert _per_stage(db) == COMPLETE
     con = duckdb.connect(str(db), read_only=True)
-    per_stage = con.execute("select r.stage, count(distinct ir.image_id), count(*) from raw.image_runs ir "
-                            "join raw.runs r using (run_id) where ir.status = 'ok' group by 1 order by 1").fetchall()
-    assert per_stage == [("classify", 200, 200), ("faces", 200, 200), ("nsfw", 200, 200)]
-    assert con.execute("select count(*) from raw.images").fetchall()[0][0] == 200
+    assert con.execute("select count(*) from raw.runs where status = 'running'").fetchone()[0] == 0
     con.close()
 
 

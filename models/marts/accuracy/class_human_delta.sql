@@ -22,7 +22,7 @@ deltas as (
         n_images_val,
         persons_train,
         persons_val,
-        persons_train / nullif(persons_val, 0) as human_delta
+        {{ safe_divide('persons_train', 'persons_val') }} as human_delta
     from persons
 ),
 

@@ -42,16 +42,9 @@ select
     annotator_b,
     split,
     n_classes,
-    case
-        when n_classes >= 2 and not isnan(r_eta) then greatest(-1, least(1, r_eta))
-    end as pearson_eta,
+    {{ pearson_r('r_eta', 'n_classes') }} as pearson_eta,
     n_classes_gender_skewness,
-    case
-        when n_classes_gender_skewness >= 2 and not isnan(r_gender_skewness)
-            then greatest(-1, least(1, r_gender_skewness))
-    end as pearson_gender_skewness,
+    {{ pearson_r('r_gender_skewness', 'n_classes_gender_skewness') }} as pearson_gender_skewness,
     n_classes_mean_age,
-    case
-        when n_classes_mean_age >= 2 and not isnan(r_mean_age) then greatest(-1, least(1, r_mean_age))
-    end as pearson_mean_age
+    {{ pearson_r('r_mean_age', 'n_classes_mean_age') }} as pearson_mean_age
 from correlations

@@ -2,12 +2,7 @@
 -- face annotator and split. Computed from the intermediate models, independently of
 -- class_census (a singular test checks that both agree).
 with class_images as (
-    select
-        annotator,
-        split,
-        sum(n_images)::bigint as n_images
-    from {{ ref('int_class_images') }}
-    group by annotator, split
+    {{ class_images(['annotator', 'split']) }}
 ),
 
 face_totals as (

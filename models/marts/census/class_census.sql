@@ -1,12 +1,7 @@
 -- Class-level census (Appendix B.1 of the 2020 paper), one row per face annotator,
 -- class and split the annotator processed, zero-face classes included.
 with class_images as (
-    select
-        annotator,
-        wnid,
-        split,
-        n_images
-    from {{ ref('int_class_images') }}
+    {{ class_images() }}
 ),
 
 kept_faces as (

@@ -1,12 +1,7 @@
 -- Beyond the papers (B.4 motivates it): kept faces whose apparent age is below
 -- var minor_age (18) and below var infant_age (5), per face annotator, class and split.
 with class_images as (
-    select
-        annotator,
-        wnid,
-        split,
-        n_images
-    from {{ ref('int_class_images') }}
+    {{ class_images() }}
 ),
 
 minors as (
@@ -38,8 +33,8 @@ select
     coalesce(minors.n_faces_with_age, 0) as n_faces_with_age,
     coalesce(minors.n_minors, 0) as n_minors,
     coalesce(minors.n_infants, 0) as n_infants,
-    minors.n_minors / nullif(minors.n_faces_with_age, 0) as share_minors,
-    minors.n_infants / nullif(minors.n_faces_with_age, 0) as share_infants,
+    {{ safe_divide('minors.n_minors', 'minors.n_faces_with_age') }} as share_minors,
+    {{ safe_divide('minors.n_infants', 'minors.n_faces_with_age') }} as share_infants,
     coalesce(minors.n_images_with_minors, 0) as n_images_with_minors,
     coalesce(minors.n_images_with_infants, 0) as n_images_with_infants,
     coalesce(minors.n_images_with_minors, 0) / class_images.n_images as share_images_with_minors,

@@ -5,8 +5,8 @@ select
     count(*) as n_faces,
     count(*) filter (where gender = 'female') as n_women,
     count(*) filter (where gender = 'male') as n_men,
-    100 * count(*) filter (where gender = 'female') / nullif(count(gender), 0) as pct_female,
-    100 * count(*) filter (where floor(age) >= 60) / nullif(count(age), 0) as pct_over_60,
+    {{ safe_divide("100 * count(*) filter (where gender = 'female')", 'count(gender)') }} as pct_female,
+    {{ safe_divide("100 * count(*) filter (where age_bucket = '60+')", 'count(age)') }} as pct_over_60,
     avg(age) as mean_age
 from {{ ref('int_kept_faces') }}
 group by annotator

@@ -18,7 +18,7 @@ annotators as (
 ),
 
 buckets as (
-    select unnest(['0-14', '15-29', '30-44', '45-59', '60+']) as age_bucket
+    select unnest({{ age_bucket_labels() }}) as age_bucket
 ),
 
 genders as (

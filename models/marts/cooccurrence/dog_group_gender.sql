@@ -23,7 +23,7 @@ select
     sum(dog_classes.n_faces)::bigint as n_faces,
     sum(dog_classes.n_women)::bigint as n_women,
     sum(dog_classes.n_men)::bigint as n_men,
-    100 * sum(dog_classes.n_women) / nullif(sum(dog_classes.n_women) + sum(dog_classes.n_men), 0)
+    {{ safe_divide('100 * sum(dog_classes.n_women)', 'sum(dog_classes.n_women) + sum(dog_classes.n_men)') }}
         as pct_female,
     avg(dog_classes.mean_gender) as mean_class_mean_gender,
     median(dog_classes.mean_gender) as median_class_mean_gender,

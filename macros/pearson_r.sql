@@ -1,0 +1,8 @@
+{#- Pearson r as scipy.stats.pearsonr reports it, from a DuckDB corr() aggregate and the
+    number of pairs it used: NULL below two pairs or where r is undefined (NaN: a constant
+    series), clamped to [-1, 1] against round-off. -#}
+{% macro pearson_r(r, n_pairs) -%}
+    case
+        when {{ n_pairs }} >= 2 and not isnan({{ r }}) then greatest(-1, least(1, {{ r }}))
+    end
+{%- endmacro %}
