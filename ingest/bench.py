@@ -17,8 +17,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 from PIL import Image, ImageDraw, ImageFilter
 
+from .config import FACE_MIN_SCORE
 from .decode import decode_path
 from .demo import source_path
 from .layouts import list_images
@@ -118,7 +120,7 @@ def pipeline_results(db: Path, dataset: str) -> dict:
     return out
 
 
-def agreement(naive: dict, pipeline: dict, min_score: float = 0.9) -> dict[str, float]:
+def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) -> dict[str, float]:
     """How far the pipeline's answers are from the naive loop's, per measure."""
     face_count_mismatch = age = gender = nsfw = 0.0
     top1_disagree = n_faces = n_images = 0
@@ -149,29 +151,20 @@ def peak_rss_main_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                kids = [int(k) for k in task.read_text().split()]
-                found.extend(kids)
-                todo.extend(kids)
-    return found
-
-
-def _pss_kb(pid: int) -> int:
-    """Proportional set size: shared pages divided among the processes that share them, so
-    the sum over a process tree is what the tree really holds."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
+def tree_pss_bytes(root: psutil.Process) -> int:
+    """Proportional set size of a process and every process below it: shared pages divided
+    among the processes that share them, so the sum is what the tree really holds (Linux;
+    elsewhere psutil has no PSS and the resident set size is summed instead)."""
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker may exit between listing and reading
+            memory = process.memory_full_info()
+            total += getattr(memory, "pss", memory.rss)
+    return total
 
 
 class TreeMemory:
-    """Samples the memory of this process and every process below it (Linux), keeping the peak."""
+    """Samples the memory of this process and every process below it, keeping the peak."""
 
     def __init__(self, every: float = 0.5) -> None:
         self.every = every
@@ -180,10 +173,9 @@ class TreeMemory:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        me = os.getpid()
+        me = psutil.Process()
         while not self._stop.is_set():
-            total = sum(_pss_kb(pid) for pid in [me, *_descendants(me)])
-            self.peak_mb = max(self.peak_mb, total / 1024)
+            self.peak_mb = max(self.peak_mb, tree_pss_bytes(me) / 2**20)
             self._stop.wait(self.every)
 
     def __enter__(self) -> TreeMemory:
@@ -196,10 +188,9 @@ class TreeMemory:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU time of this process and of its finished children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    """User + system CPU time of this process and of its finished (reaped) children."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def ceiling(report: dict, cores: int) -> dict:

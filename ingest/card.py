@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .config import FACE_MIN_SCORE
 from .errors import CensusError
 from .models.imagenet import imagenet_labels
 from .warehouse import connect
@@ -57,8 +58,8 @@ def build_card(db: Path | None = None, top: int = 5) -> str:
         out += _coverage(con) + _humans(con) + _nsfw(con, top) + _minors(con, top)
         out += _agreement(con) + _accuracy(con)
         out += ["## Method", "",
-                "Faces count when det_score >= the dbt var face_min_score (0.9). eta = share of a "
-                "class's processed images with a face; gender skewness is the population skewness of "
+                f"Faces count when det_score >= the dbt var face_min_score (default {FACE_MIN_SCORE}). "
+                "eta = share of a class's processed images with a face; gender skewness is the population skewness of "
                 "the apparent gender score (0 = female, 1 = male). Definitions: the .yml of each mart "
                 "(`dbt docs generate --profiles-dir .`).", ""]
         return "\n".join(out)

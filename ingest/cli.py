@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +21,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .choices import Device, LabelCheck, Layout
 from .config import database_path
 from .errors import CensusError
+from .profiles import PROFILES
 
 app = typer.Typer(
     help=(
@@ -32,7 +35,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain Click output: a usage error (a bad --device, --layout, ...) is one line on stderr,
+    # like every other error of the CLI, and --help reads well in logs and pipes
+    rich_markup_mode=None,
 )
+#: the profiles `--profile` accepts (an enum, so `--help` lists them and Typer rejects others)
+Profile = StrEnum("Profile", {name: name for name in PROFILES})
 console = Console(stderr=True)
 # Logs and pipes get 120 columns rather than Rich's default 80, so tables stay readable.
 out = Console() if sys.stdout.isatty() else Console(width=120)
@@ -81,13 +89,15 @@ def init(db: DbOption = None) -> None:
 def run(
     dataset_root: Annotated[Path, typer.Argument(help="Dataset folder (or its root when --manifest).")],
     dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
-    profile: Annotated[str, typer.Option(help="Model profile: see `ingest models`.")] = "default",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    profile: Annotated[Profile, typer.Option(help="Model profile: see `ingest models`.")] = Profile.default,
+    device: Annotated[Device, typer.Option(help="auto: cuda when usable, else cpu.")] = Device.auto,
     stages: Annotated[str | None, typer.Option(help="Stages to run, e.g. faces,nsfw (default: all).")] = None,
-    layout: Annotated[str, typer.Option(help="auto, ilsvrc, folders or manifest.")] = "auto",
+    layout: Annotated[Layout, typer.Option(
+        help="auto: ilsvrc when train/ holds wnid folders, else folders; manifest with --manifest.")] = Layout.auto,
     manifest: Annotated[Path | None, typer.Option(help="CSV/Parquet with rel_path, split, label.")] = None,
-    labels: Annotated[str, typer.Option(
-        help="Label check: imagenet (the 1,000 ILSVRC wnids), any, or auto (imagenet for ILSVRC layout).")] = "auto",
+    labels: Annotated[LabelCheck, typer.Option(
+        help="Label check: imagenet (the 1,000 ILSVRC wnids), any, or auto (imagenet for ILSVRC layout).")
+    ] = LabelCheck.auto,
     shard: Annotated[str | None, typer.Option(help="Process only shard k of n, e.g. 2/8.")] = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes that decode, prepare and, on a CPU, run the networks (0 = all in this "
@@ -109,19 +119,17 @@ def run(
     """
     from .config import models_dir as env_models_dir
     from .interrupts import Interrupted, stop_on_signals
-    from .layouts import LAYOUTS
     from .profiles import parse_overrides, parse_stages
     from .runner import RunOptions, parse_shard, run_dataset
 
-    if layout not in LAYOUTS:
-        raise CensusError(f"Unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}.")
     if manifest is None and not dataset_root.exists():
         raise CensusError(f"The dataset folder {dataset_root} does not exist.")
     options = RunOptions(
-        dataset_root=dataset_root, dataset=dataset, profile=profile, device=device,
-        stages=parse_stages(stages), layout=layout, labels=labels, manifest=manifest, shard=parse_shard(shard),
-        workers=workers, batch_size=batch_size, commit_every=commit_every, retry_errors=retry_errors, limit=limit,
-        models_dir=models_dir or env_models_dir(), db=db, overrides=parse_overrides(model),
+        dataset_root=dataset_root, dataset=dataset, profile=profile.value, device=device.value,
+        stages=parse_stages(stages), layout=layout.value, labels=labels.value, manifest=manifest,
+        shard=parse_shard(shard), workers=workers, batch_size=batch_size, commit_every=commit_every,
+        retry_errors=retry_errors, limit=limit, models_dir=models_dir or env_models_dir(), db=db,
+        overrides=parse_overrides(model),
     )
     progress, on_start, on_progress = _run_progress(disable=as_json)
     try:
@@ -181,6 +189,8 @@ def _run_progress(disable: bool):
 
 
 def _print_summary(summary, as_json: bool) -> None:
+    from .config import FACE_MIN_SCORE
+
     s = summary.stats
     data = {
         "dataset": summary.dataset, "device": summary.device, "workers": summary.workers,
@@ -197,7 +207,7 @@ def _print_summary(summary, as_json: bool) -> None:
         "listed": "images listed", "in_shard": "images in this shard", "already_done": "already done (skipped)",
         "left_for_later": "left for a later run (--limit)",
         "images": "images processed", "ok": "ok", "errors": "errors",
-        "faces": "faces detected (all scores)", "faces_kept": "faces with det_score >= 0.9",
+        "faces": "faces detected (all scores)", "faces_kept": f"faces with det_score >= {FACE_MIN_SCORE}",
         "seconds": "time (s)", "images_per_s": "images/s",
     }
     rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))

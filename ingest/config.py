@@ -1,13 +1,32 @@
-"""Where things live: the one place that resolves paths from the environment."""
+"""Where things live and the thresholds Python shares with dbt: the one place that resolves
+paths from the environment, names the data files shipped inside the package, and holds the
+constants that mirror a dbt var."""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_SQL = REPO_ROOT / "warehouse" / "schema.sql"
-DEFAULT_DB = REPO_ROOT / "warehouse" / "census.duckdb"
+#: Files shipped inside the package (``ingest/data``; see pyproject's package-data), read
+#: through importlib.resources so that a non-editable install finds them too. Both are
+#: Traversables: use ``.read_text()`` or ``.open()``.
+PACKAGE_DATA = resources.files("ingest") / "data"
+#: the raw schema DDL: the contract between ingest (and any external tool) and dbt
+SCHEMA_SQL = PACKAGE_DATA / "schema.sql"
+#: the 1,000 ILSVRC-2012 classes; also dbt's seed ``imagenet_classes`` (dbt_project.yml seed-paths)
+IMAGENET_CLASSES_CSV = PACKAGE_DATA / "imagenet_classes.csv"
+
+#: Faces count for the census when det_score >= this. Mirrors the dbt var ``face_min_score``
+#: in dbt_project.yml (the 2019 paper's confidence >= 0.9); tests/pytest/test_packaging.py
+#: checks that the two agree. Python cannot read dbt_project.yml at run time: an installed
+#: package has no dbt project beside it.
+FACE_MIN_SCORE = 0.9
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+#: The default warehouse: ``warehouse/census.duckdb`` in the source checkout the package runs
+#: from, else (an installed package) under the current folder, as dbt's profiles.yml reads it.
+DEFAULT_DB = (_CHECKOUT if (_CHECKOUT / "dbt_project.yml").is_file() else Path()) / "warehouse" / "census.duckdb"
 
 
 def database_path() -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from .choices import LabelCheck, Layout, values
 from .errors import CensusError
 
 IMAGE_EXTENSIONS = {
@@ -34,7 +35,7 @@ SIDECAR_EXTENSIONS = {
 }
 WNID = re.compile(r"^n\d{8}$")
 SPLITS = ("train", "val", "test")
-LAYOUTS = ("auto", "ilsvrc", "folders", "manifest")
+LAYOUTS = values(Layout)
 DEVKIT_FOLDERS = ("ILSVRC2012_devkit_t12", "devkit")
 MANIFEST_SAMPLE = 100  # listed files checked before a manifest's root is trusted
 
@@ -246,7 +247,7 @@ def detect_layout(root: Path) -> str:
     return "folders"
 
 
-LABEL_CHECKS = ("auto", "imagenet", "any")
+LABEL_CHECKS = values(LabelCheck)
 
 
 def check_labels(wnids: set[str], labels: str, layout: str) -> None:
@@ -269,6 +270,8 @@ def check_labels(wnids: set[str], labels: str, layout: str) -> None:
 
 def resolve_layout(root: Path, layout: str, manifest: Path | None) -> str:
     """The concrete layout of a dataset, with one clear sentence for what cannot work."""
+    if layout not in LAYOUTS:
+        raise CensusError(f"Unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}.")
     if manifest is not None:
         if not root.is_dir():
             raise CensusError(

@@ -15,16 +15,9 @@ import duckdb
 
 from .config import database_path
 from .errors import CensusError
-from .warehouse import RAW_TABLES, connect, init_schema
+from .stages import raw_tables
+from .warehouse import connect, init_schema
 
-KEYS = {
-    "runs": ["run_id"],
-    "images": ["image_id"],
-    "image_runs": ["run_id", "image_id"],
-    "faces": ["run_id", "image_id", "face_idx"],
-    "nsfw": ["run_id", "image_id"],
-    "predictions": ["run_id", "image_id", "rank"],
-}
 ALIAS = "census_merge_shard"
 # Shard column types a target column of the key type accepts without loss.
 WIDENS = {
@@ -104,7 +97,7 @@ def _refuse_views(con: duckdb.DuckDBPyConnection, other: Path) -> None:
     """A view runs the shard's SQL when read; only plain tables are merged."""
     views = [r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_catalog = ? and table_schema = 'raw' "
-        "and table_type <> 'BASE TABLE' order by 1", [ALIAS]).fetchall() if r[0] in RAW_TABLES]
+        "and table_type <> 'BASE TABLE' order by 1", [ALIAS]).fetchall() if r[0] in raw_tables()]
     if views:
         names = ", ".join(f"raw.{v}" for v in views)
         raise CensusError(f"{other} cannot be merged, nothing was merged: {names} in it "
@@ -118,7 +111,7 @@ def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
     target_catalog = con.execute("select current_database()").fetchone()[0]
     return {table: _shard_columns(table, _columns(con, target_catalog, table),
                                   _columns(con, ALIAS, table), other)
-            for table in RAW_TABLES}
+            for table in raw_tables()}
 
 
 def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Path) -> dict[str, int]:

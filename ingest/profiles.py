@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CensusError
-from .models import REGISTRY, Model
+from .stages import stage_names
 
-STAGES = ("faces", "nsfw", "classify")
+if TYPE_CHECKING:  # the model zoo is imported when models are built: the CLI reads PROFILES at start-up
+    from .models import Model
+
 
 PROFILES: dict[str, dict[str, list[str]]] = {
     "default": {
@@ -25,11 +28,11 @@ PROFILES: dict[str, dict[str, list[str]]] = {
 
 def parse_stages(text: str | None) -> list[str]:
     if not text:
-        return list(STAGES)
+        return list(stage_names())
     stages = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))  # each once, in order
-    unknown = [s for s in stages if s not in STAGES]
+    unknown = [s for s in stages if s not in stage_names()]
     if unknown:
-        raise CensusError(f"Unknown stage(s) {', '.join(unknown)}: choose from {', '.join(STAGES)}.")
+        raise CensusError(f"Unknown stage(s) {', '.join(unknown)}: choose from {', '.join(stage_names())}.")
     return stages
 
 
@@ -40,8 +43,9 @@ def parse_overrides(values: list[str] | None) -> dict[str, str] | None:
     overrides = {}
     for value in values:
         stage, _, name = value.partition("=")
-        if stage not in STAGES or not name:
-            raise CensusError(f"--model {value!r} should look like nsfw=yahoo/open_nsfw (stages: {', '.join(STAGES)}).")
+        if stage not in stage_names() or not name:
+            raise CensusError(f"--model {value!r} should look like nsfw=yahoo/open_nsfw "
+                              f"(stages: {', '.join(stage_names())}).")
         overrides[stage] = name
     return overrides
 
@@ -55,9 +59,11 @@ def build_models(
     overrides: dict[str, str] | None = None,
 ) -> list[Model]:
     """Instantiate the profile's models (not yet loaded) for the chosen stages."""
+    from .models import REGISTRY
+
     if profile not in PROFILES:
         raise CensusError(f"Unknown profile {profile!r}: choose from {', '.join(PROFILES)}.")
-    chosen = stages or list(STAGES)
+    chosen = stages or list(stage_names())
     ignored = sorted(set(overrides or {}) - set(chosen))
     if ignored:
         raise CensusError(

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import duckdb
 
-from .config import database_path
+from .config import FACE_MIN_SCORE, database_path
+from .engines import EnginePlan, choose_engine
 from .errors import CensusError
 from .layouts import Ignored, iter_images, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
-from .pipeline import Stats, Workers, infer_batch, prepared_stream
 from .profiles import build_models
+from .rows import RowMapper, Stats
 from .warehouse import (
     Batch,
     checkpoint,
@@ -52,7 +53,7 @@ class RunOptions:
     limit: int | None = None
     models_dir: Path | None = None
     overrides: dict[str, str] | None = None
-    face_min_score: float = 0.9
+    face_min_score: float = FACE_MIN_SCORE
     db: Path | None = None
 
 
@@ -208,28 +209,20 @@ def _run(run: Run, worklist: WorkList, listed: int) -> RunSummary:
 def _process(run: Run, con, items, stats: Stats) -> dict[str, str]:
     """Stream the work items through the models into the warehouse; returns the run ids."""
     models = run.models
-    max_side = _max_side(models)
-    # on a CPU the workers run the networks too (see pipeline.py); on a GPU the main process does
-    in_workers = run.workers > 0 and run.device == "cpu"
-    with contextlib.ExitStack() as stack:
-        pool = None
-        if run.workers > 0:
-            pool = stack.enter_context(Workers(run.root, run.make, run.workers, max_side, in_workers))
-        if not in_workers:
-            for model in models:
-                model.load()  # a model that cannot load stops here, before any row lands
-        stream = prepared_stream(run.root, models, items, pool=pool, max_side=max_side)
+    plan = EnginePlan(run.root, models, run.make, run.workers, _max_side(models), run.options.batch_size)
+    with choose_engine(run.device, run.workers)(plan) as engine:
+        results = engine.results(items)
         # the first result proves the workers loaded their models, before any row lands
-        stream = itertools.chain([first], stream) if (first := next(stream, None)) else stream
+        results = itertools.chain([first], results) if (first := next(results, None)) else results
         run_ids = _start_runs(con, models, run.dataset, run.device, run.options)
-        ids = [run_ids[m.annotator] for m in models]
+        mapper = RowMapper(models, [run_ids[m.annotator] for m in models], run.dataset, run.options.face_min_score)
         status = "failed"
         try:
-            _stream(run, stream, ids, con, stats)
+            _stream(run, results, mapper, con, stats)
             status = "complete"
         finally:
             with contextlib.suppress(duckdb.Error) if status == "failed" else contextlib.nullcontext():
-                for run_id in ids:
+                for run_id in mapper.run_ids:
                     finish_run(con, run_id, status)
     return run_ids
 
@@ -247,40 +240,24 @@ def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
     return run_ids
 
 
-def _stream(run: Run, stream, ids, con, stats) -> None:
-    options, models = run.options, run.models
-    pending: list = []
+def _stream(run: Run, results, mapper: RowMapper, con, stats: Stats) -> None:
+    """Map each finished image to rows and land them every ``commit_every`` images. On an
+    interrupt the images finished so far are written before it goes on."""
     buffered = Batch()
-
-    def infer_pending() -> None:
-        buffered.extend(infer_batch(models, ids, run.dataset, pending, stats, options.face_min_score))
-        pending.clear()
-
-    def write() -> None:
-        write_batch(con, buffered)
-        buffered.clear()
-
     try:
-        for prepared in stream:
-            pending.append(prepared)
-            # a full batch, or nothing left for this process to infer (the workers did it): rows now
-            if len(pending) >= options.batch_size or not any(p.inputs for p in pending):
-                infer_pending()
-                if run.on_progress:
-                    run.on_progress(stats)
-            if len(buffered) >= options.commit_every:
-                write()
+        for done in results:
+            buffered.extend(mapper.rows(done, stats))
+            if run.on_progress:
+                run.on_progress(stats)
+            if len(buffered) >= run.options.commit_every:
+                write_batch(con, buffered)
+                buffered.clear()
     except KeyboardInterrupt:
-        # keep the images finished so far; a write cut short was rolled back and is redone here,
-        # and if that write had in fact landed, its rows are already there
+        # a write cut short was rolled back and is redone here; had it in fact landed, its rows are there
         with contextlib.suppress(Exception):
-            infer_pending()
-            write()
+            write_batch(con, buffered)
         raise
-    infer_pending()
-    write()
-    if run.on_progress:
-        run.on_progress(stats)
+    write_batch(con, buffered)
 
 
 def _max_side(models) -> int | None:

@@ -6,12 +6,30 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .stages import STAGES
 from .warehouse import connect, table_counts
 
 
 def _has_table(con, schema: str, name: str) -> bool:
     query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
     return con.execute(query, [schema, name]).fetchone()[0] > 0
+
+
+def _per_annotator_sql() -> str:
+    """Images ok and in error, and result rows, per stage and annotator; one branch per stage
+    of the registry (table names come from the registry, never from input)."""
+    result_rows = " union all ".join(
+        f"select r.stage, r.annotator, count(*) as n from raw.{stage.table} t join raw.runs r using (run_id) "
+        f"where r.stage = '{stage.name}' group by all" for stage in STAGES.values())
+    return f"""
+        with result_rows as ({result_rows})
+        select r.stage, r.annotator,
+               count(distinct ir.image_id) filter (where ir.status = 'ok'),
+               count(distinct ir.image_id) filter (where ir.status = 'error'),
+               coalesce(any_value(rr.n), 0)
+        from raw.image_runs ir join raw.runs r using (run_id)
+        left join result_rows rr on rr.stage = r.stage and rr.annotator = r.annotator
+        group by all order by 1, 2"""
 
 
 def print_summary(console: Console, db=None) -> None:
@@ -22,23 +40,7 @@ def print_summary(console: Console, db=None) -> None:
         table = Table(title="per annotator: images processed and rows landed")
         for col in ("stage", "annotator", "images ok", "errors", "rows"):
             table.add_column(col, justify="right" if col in ("images ok", "errors", "rows") else "left")
-        rows = con.execute(
-            """
-            select r.stage, r.annotator,
-                   count(distinct ir.image_id) filter (where ir.status = 'ok'),
-                   count(distinct ir.image_id) filter (where ir.status = 'error'),
-                   case r.stage
-                     when 'faces' then (select count(*) from raw.faces f join raw.runs r2
-                                        using (run_id) where r2.annotator = r.annotator)
-                     when 'nsfw' then (select count(*) from raw.nsfw n join raw.runs r2
-                                       using (run_id) where r2.annotator = r.annotator)
-                     else (select count(*) from raw.predictions p join raw.runs r2
-                           using (run_id) where r2.annotator = r.annotator)
-                   end
-            from raw.image_runs ir join raw.runs r using (run_id)
-            group by all order by 1, 2
-            """
-        ).fetchall()
+        rows = con.execute(_per_annotator_sql()).fetchall()
         for stage, annotator, ok, errors, n in rows:
             table.add_row(escape(stage), escape(annotator), f"{ok:,}", f"{errors:,}", f"{n:,}")
         console.print(table)

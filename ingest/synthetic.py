@@ -6,7 +6,7 @@ the number of threads. At scale 1.0: 1,281,167 train + 50,000 val images over th
 ILSVRC-2012 classes, ~130k faces for each of two correlated face annotators, one NSFW score
 per image, and top-5 predictions of two classifiers (~6.7M rows each).
 
-The rows follow the raw contract (warehouse/schema.sql): image_id = left(sha256(dataset ||
+The rows follow the raw contract (ingest/data/schema.sql): image_id = left(sha256(dataset ||
 '/' || rel_path), 16); every run is `complete`; about 0.1% of the images of each run are
 `error` rows without results; faces below the detector threshold are present (the census
 filters them); the face annotator `synthetic/faces-a` ran in two shards.
@@ -19,17 +19,15 @@ import json
 import math
 from pathlib import Path
 
+from .config import IMAGENET_CLASSES_CSV as CLASSES_CSV
+from .config import SCHEMA_SQL
 from .errors import CensusError
+from .stages import raw_tables
 from .warehouse import connect
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_SQL = REPO_ROOT / "warehouse" / "schema.sql"
-CLASSES_CSV = REPO_ROOT / "seeds" / "imagenet_classes.csv"
 
 DATASET = "imagenet"
 N_TRAIN = 1_281_167
 N_VAL = 50_000
-RAW_TABLES = ("runs", "images", "image_runs", "faces", "nsfw", "predictions")
 
 # (run_id, stage, annotator, shard filter on the image key, started_at)
 RUNS = (
@@ -56,7 +54,7 @@ def rows_held(db_path: Path) -> dict[str, int]:
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
         counts = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
-                  for t in RAW_TABLES if t in present}
+                  for t in raw_tables() if t in present}
     finally:
         con.close()
     return {t: n for t, n in counts.items() if n}
@@ -285,7 +283,7 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0, *, forc
             )
         for temp in ("persons", "ok_images", "synth_images", "class_traits", "classes"):
             con.execute(f"drop table if exists {temp}")
-        counts = {table: con.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLES}
+        counts = {table: con.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in raw_tables()}
         con.execute("checkpoint")
         return counts
     finally:

@@ -16,8 +16,7 @@ from . import __version__
 from .config import SCHEMA_SQL, database_path
 from .errors import CensusError, WarehouseBusy
 from .ids import new_run_id
-
-RAW_TABLES = ("runs", "images", "image_runs", "faces", "nsfw", "predictions")
+from .stages import STAGES, raw_tables
 
 
 def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -41,6 +40,9 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema if absent; safe to run any number of times."""
     con.execute(SCHEMA_SQL.read_text())
+    for stage in STAGES.values():
+        if stage.ddl:
+            con.execute(stage.ddl)
 
 
 def now() -> datetime:
@@ -85,46 +87,40 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str = "compl
     )
 
 
-_COLUMNS = {
-    "images": [
-        "image_id", "dataset", "split", "wnid", "rel_path", "file_bytes", "sha256",
-        "width", "height", "decode_error",
-    ],
-    "image_runs": ["run_id", "image_id", "status", "error"],
-    "faces": [
-        "run_id", "image_id", "face_idx", "det_score", "x1", "y1", "x2", "y2", "age",
-        "gender_score", "det_raw_score",
-    ],
-    "nsfw": ["run_id", "image_id", "nsfw_score", "probs"],
-    "predictions": ["run_id", "image_id", "rank", "class_index", "wnid", "prob"],
-}
-
-
 @dataclass
 class Batch:
-    """Rows for a set of images, landed together in one transaction."""
+    """Rows for a set of images, by raw table, landed together in one transaction."""
 
-    images: list[dict] = field(default_factory=list)
-    image_runs: list[dict] = field(default_factory=list)
-    faces: list[dict] = field(default_factory=list)
-    nsfw: list[dict] = field(default_factory=list)
-    predictions: list[dict] = field(default_factory=list)
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {"images": [], "image_runs": []})
+
+    @classmethod
+    def of(cls, **tables: list[dict]) -> Batch:
+        """A batch holding these rows, e.g. ``Batch.of(images=[...])``."""
+        batch = cls()
+        for table, rows in tables.items():
+            batch.add(table, rows)
+        return batch
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.rows["images"])
+
+    def add(self, table: str, rows: list[dict]) -> None:
+        self.rows.setdefault(table, []).extend(rows)
 
     def extend(self, other: Batch) -> None:
-        for name in _COLUMNS:
-            getattr(self, name).extend(getattr(other, name))
+        for table, rows in other.rows.items():
+            self.add(table, rows)
 
     def clear(self) -> None:
-        for name in _COLUMNS:
-            getattr(self, name).clear()
+        for rows in self.rows.values():
+            rows.clear()
 
 
-def _arrow(name: str, rows: list[dict]) -> pa.Table:
-    columns = _COLUMNS[name]
-    return pa.table({c: [row.get(c) for row in rows] for c in columns})
+def writable_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of raw.<table> a writer fills: all but those the database fills by default."""
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
+        "and column_default is null order by ordinal_position", [table]).fetchall()]
 
 
 # A newer reading of a file replaces its facts in raw.images (a retried image loses its stale
@@ -140,16 +136,16 @@ IMAGES_CONFLICT = (
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     """Land a batch atomically: an image's result rows never exist without its run row."""
-    if not batch.images and not batch.image_runs:
+    if not batch.rows["images"] and not batch.rows["image_runs"]:
         return
     con.execute("begin transaction")
     try:
-        for name in _COLUMNS:  # in this order: images first, results after their run rows
-            rows = getattr(batch, name)
+        for name, rows in batch.rows.items():  # in this order: images first, results after their run rows
             if not rows:
                 continue
-            con.register("_batch_frame", _arrow(name, rows))
-            cols = ", ".join(_COLUMNS[name])
+            columns = writable_columns(con, name)  # table names come from the stage registry
+            con.register("_batch_frame", pa.table({c: [row.get(c) for row in rows] for c in columns}))
+            cols = ", ".join(columns)
             conflict = IMAGES_CONFLICT if name == "images" else ""
             con.execute(
                 f"insert into raw.{name} ({cols}) select {cols} from _batch_frame{conflict}"
@@ -202,4 +198,4 @@ def checkpoint(con: duckdb.DuckDBPyConnection, db: Path) -> None:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in RAW_TABLES}
+    return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in raw_tables()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,9 +17,15 @@ import pyarrow as pa
 from .errors import CensusError
 from .ids import image_id
 from .layouts import ImageRef, check_labels
-from .pipeline import WorkItem
 
 CHUNK = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    ref: ImageRef
+    image_id: str
+    stages: tuple[int, ...]  # indices into the model list still to run on this image
 
 
 SCRATCH_PREFIX = "census-worklist-"

@@ -15,4 +15,12 @@ REGISTRY: dict[str, type[Model]] = {
                 KerasResNet50, KerasNASNetMobile)
 }
 
-__all__ = ["REGISTRY", "Model", "WeightFile"]
+
+
+def register_model(cls: type[Model]) -> type[Model]:
+    """Add a model to the zoo under its annotator name (usable as a class decorator)."""
+    REGISTRY[cls.annotator] = cls
+    return cls
+
+
+__all__ = ["REGISTRY", "Model", "WeightFile", "register_model"]

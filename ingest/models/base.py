@@ -52,11 +52,8 @@ def sha256_files(paths: list[Path]) -> str:
     """sha256 of the weight files (of their digests, in order, when there are several)."""
     digests = []
     for path in paths:
-        h = hashlib.sha256()
         with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                h.update(chunk)
-        digests.append(h.hexdigest())
+            digests.append(hashlib.file_digest(handle, "sha256").hexdigest())
     if len(digests) == 1:
         return digests[0]
     return hashlib.sha256("".join(digests).encode()).hexdigest()

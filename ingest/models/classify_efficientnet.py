@@ -86,7 +86,7 @@ class EfficientNetLite0(Model):
             self.load()
         if not prepared:
             return []
+        from scipy.special import softmax
+
         logits = self._session.run(None, {"image": np.stack(prepared)})[0].astype(np.float64)
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-        return [top5_rows(p) for p in probs]
+        return [top5_rows(p) for p in softmax(logits, axis=1)]

@@ -1,13 +1,11 @@
-"""The ILSVRC-2012 class list (index order 0..999), read from the dbt seed."""
+"""The ILSVRC-2012 class list (index order 0..999): the package's copy, which is also dbt's seed."""
 
 from __future__ import annotations
 
 import csv
 from functools import cache
 
-from ..config import REPO_ROOT
-
-CLASSES_CSV = REPO_ROOT / "seeds" / "imagenet_classes.csv"
+from ..config import IMAGENET_CLASSES_CSV as CLASSES_CSV
 
 
 @cache

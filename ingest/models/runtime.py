@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from ..choices import Device, values
 from ..errors import CensusError
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = values(Device)
 
 
 @cache

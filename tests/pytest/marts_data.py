@@ -18,10 +18,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
+
+from ingest.config import FACE_MIN_SCORE, SCHEMA_SQL  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_SQL = REPO / "warehouse" / "schema.sql"
-SEEDS = REPO / "seeds"
+# dbt's seed folders (dbt_project.yml seed-paths): seeds/ and the package's data folder
+SEED_PATHS = [REPO / folder for folder in yaml.safe_load((REPO / "dbt_project.yml").read_text())["seed-paths"]]
 
 FACES_A = "test/faces-a"
 FACES_B = "test/faces-b"
@@ -31,7 +34,6 @@ CLF_B = "test/classifier-b"
 
 # dbt vars for the test build: small thresholds so the small data set exercises the filters.
 TEST_VARS = {"human_delta_top_k": 3, "synset_min_images": 8}
-FACE_MIN_SCORE = 0.9
 SYNSET_MIN_FACE_SHARE = 0.15
 MINOR_AGE = 18
 INFANT_AGE = 5
@@ -41,7 +43,8 @@ NSFW_MIN_FACES = 1
 
 
 def read_seed(name: str) -> pd.DataFrame:
-    with (SEEDS / f"{name}.csv").open(newline="") as handle:
+    path = next(p for folder in SEED_PATHS if (p := folder / f"{name}.csv").is_file())
+    with path.open(newline="") as handle:
         return pd.DataFrame(list(csv.DictReader(handle)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from ingest.cli import app
@@ -17,6 +18,29 @@ def test_every_command_has_help():
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output
+
+
+def test_run_help_lists_the_choices_of_each_closed_option():
+    from ingest.choices import Device, LabelCheck, Layout, values
+    from ingest.profiles import PROFILES
+
+    result = runner.invoke(app, ["run", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for option, choices in (("--profile", tuple(PROFILES)), ("--device", values(Device)),
+                            ("--layout", values(Layout)), ("--labels", values(LabelCheck))):
+        assert f"{option} <{'|'.join(choices)}>" in result.output, option
+
+
+def test_closed_options_are_checked_once_in_the_library_too(tmp_path):
+    """Python callers pass plain strings through RunOptions; each set is checked where it is used."""
+    from ingest.errors import CensusError
+    from ingest.runner import RunOptions, run_dataset
+
+    for field, value, message in (("layout", "zip", "Unknown layout"), ("device", "tpu", "Unknown device"),
+                                  ("profile", "nope", "Unknown profile")):
+        with pytest.raises(CensusError, match=message):
+            run_dataset(RunOptions(dataset_root=tmp_path, db=tmp_path / "w.duckdb", workers=0, **{field: value}))
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_init_is_idempotent(tmp_path):

@@ -107,3 +107,38 @@ def test_second_face_annotator_lbp_cascade(t1_path, tmp_path):
     assert len(faces) >= 5  # six people; the cascade may add a false positive or miss one
     assert all(f["det_score"] == 1.0 and f["det_raw_score"] is None for f in faces)
     assert all(0 <= f["gender_score"] <= 1 and 0 < f["age"] <= 80 for f in faces)
+
+
+
+def test_genderage_preprocessing_is_insightfaces(t1_path, tmp_path):
+    """buffalo_l's genderage runs on a plain onnxruntime session; its crop, normalisation and
+    read-out are insightface's own (its Attribute model is the reference), to the bit."""
+    import cv2
+    from fabricate import genderage, scrfd_det_10g
+    from insightface.app.common import Face
+    from insightface.model_zoo.attribute import Attribute
+    from insightface.utils import face_align
+
+    from ingest.models.faces_insightface import InsightFaceBuffaloL, face_crop, genderage_normalisation
+
+    scrfd_det_10g(tmp_path / "buffalo_l" / "det_10g.onnx")
+    path = genderage(tmp_path / "buffalo_l" / "genderage.onnx")
+    model = InsightFaceBuffaloL(models_dir=tmp_path)
+    model.load()
+    reference = Attribute(str(path))
+    assert genderage_normalisation(path) == (reference.input_mean, reference.input_std)
+    bgr = np.ascontiguousarray(np.asarray(Image.open(t1_path).convert("RGB"))[:, :, ::-1])
+    rng = np.random.default_rng(0)
+    corners = rng.uniform([0, 0], [bgr.shape[1] - 200, bgr.shape[0] - 200], (20, 2))
+    boxes = np.hstack([corners, corners + rng.uniform(20, 200, (20, 2))]).astype(np.float32)  # as detectors give
+    outputs = model._genderage_batch(bgr, boxes)
+    for box, out in zip(boxes, outputs, strict=True):
+        w, h = box[2] - box[0], box[3] - box[1]
+        center = ((box[2] + box[0]) / 2, (box[3] + box[1]) / 2)
+        expected, _ = face_align.transform(bgr, center, 96, 96 / (max(w, h) * 1.5), 0)
+        assert np.array_equal(face_crop(bgr, box, 96), expected)
+        blob = cv2.dnn.blobFromImage(expected, 1.0 / reference.input_std, (96, 96), (reference.input_mean,) * 3,
+                                     swapRB=True)  # as Attribute.get prepares the crop
+        assert np.array_equal(out, reference.session.run(reference.output_names, {reference.input_name: blob})[0][0])
+        gender, age = reference.get(bgr, Face(bbox=box))
+        assert (gender, age) == (np.argmax(out[:2]), int(np.round(out[2] * 100)))

@@ -19,7 +19,8 @@ from ingest.errors import CensusError
 from ingest.ids import image_id
 from ingest.importer import import_file
 from ingest.merge import merge_warehouse
-from ingest.warehouse import RAW_TABLES, connect, init_schema
+from ingest.stages import raw_tables
+from ingest.warehouse import connect, init_schema
 
 runner = CliRunner()
 PATHS = ("train/n01440764/a.JPEG", "train/n01440764/b.JPEG", "val/c.JPEG")
@@ -55,7 +56,7 @@ def make_warehouse(path: Path, *, tag: str = "a", dataset: str = "ds",
 def counts(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in RAW_TABLES}
+        return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in raw_tables()}
     finally:
         con.close()
 

@@ -11,7 +11,8 @@ from PIL import Image
 from ingest.errors import CensusError
 from ingest.ids import image_id
 from ingest.layouts import list_images
-from ingest.pipeline import WORKER_DIED, Workers, WorkItem, prepared_stream
+from ingest.pool import WORKER_DIED, Workers
+from ingest.worklist import WorkItem
 
 
 def _dataset(root, widths):
@@ -26,7 +27,7 @@ def test_an_image_that_kills_its_worker_becomes_an_error_and_the_rest_go_on(tmp_
     widths = [60, 61, crashers.POISON_WIDTH, 63, 64, 65, 66, crashers.POISON_WIDTH, 68, 69, 70]
     items = _dataset(tmp_path, widths)
     with Workers(tmp_path, crashers.crasher_models, 2, None, infer=True) as pool:
-        out = list(prepared_stream(tmp_path, [], items, pool=pool, max_side=None, chunk=2, max_inflight=3))
+        out = list(pool.stream(items, chunk=2, max_inflight=3))
     assert [p.item for p in out] == items  # every image once, in order
     died = [p for p in out if p.decoded.error == WORKER_DIED]
     poisoned = {f"n01440764_{i}.JPEG" for i, w in enumerate(widths) if w == crashers.POISON_WIDTH}
@@ -41,4 +42,4 @@ def test_workers_that_die_as_they_start_stop_the_run_with_one_sentence(tmp_path)
     items = _dataset(tmp_path, [60, 61, 62])
     with pytest.raises(CensusError, match="die as soon as they start"), \
             Workers(tmp_path, crashers.dies_at_start, 1, None, infer=True) as pool:
-        list(prepared_stream(tmp_path, [], items, pool=pool, max_side=None, chunk=2))
+        list(pool.stream(items, chunk=2))

@@ -1,0 +1,34 @@
+"""The closed sets of values that options take, each as a string enum: Typer lists an enum's
+values in ``--help`` and rejects any other value with exit code 2. The library takes the
+same values as plain strings (``RunOptions`` from Python), and the module that uses each set
+checks it once: runtime (devices), layouts (layouts, label checks), profiles (profiles).
+
+Kept free of heavy imports: the command line builds its options from it at start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Device(StrEnum):
+    auto = "auto"  # cuda when a CUDA runtime is usable, else cpu
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Layout(StrEnum):
+    auto = "auto"  # ilsvrc when train/ holds wnid folders, else folders (manifest with --manifest)
+    ilsvrc = "ilsvrc"
+    folders = "folders"
+    manifest = "manifest"
+
+
+class LabelCheck(StrEnum):
+    auto = "auto"  # imagenet for the ILSVRC layout, else any
+    imagenet = "imagenet"  # every label one of the 1,000 ILSVRC-2012 wnids
+    any = "any"
+
+
+def values(choices: type[StrEnum]) -> tuple[str, ...]:
+    """An enum's values as plain strings, in order."""
+    return tuple(member.value for member in choices)

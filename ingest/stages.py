@@ -1,0 +1,88 @@
+"""The stage registry: every kind of model output the census records, and where it lands.
+
+A stage names its raw result table, that table's key, how one image's model outcome becomes
+rows, and (when rows of it can be imported) the checks an imported file goes through. The
+writer, the importer, merge, the summary and the schema all read this registry; adding a
+stage is its model file, one ``register`` line here (or in the model's own module) and its
+dbt staging model.
+
+The run-level tables (``runs``, ``images``, ``image_runs``) are common to every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: tables every run writes, with their keys, in the order a batch lands them
+CORE_TABLES: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id",),
+    "images": ("image_id",),
+    "image_runs": ("run_id", "image_id"),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # raw.runs.stage, `--stages`, a model's ``stage``
+    table: str  # its raw result table (also the `ingest import --kind`)
+    key: tuple[str, ...]  # the table's key after (run_id, image_id)
+    to_rows: Callable[[Any], list[dict]]  # one image's outcome -> rows, without run_id and image_id
+    #: counters for the run summary, from one image's rows and the face threshold
+    tally: Callable[[list[dict], float], dict[str, int]] | None = None
+    #: an imported file's columns -> the table's rows, bad values reported (None: not importable)
+    import_rows: Callable | None = None
+    #: ``create table if not exists raw.<table> ...`` for a table the packaged schema lacks
+    ddl: str | None = None
+
+    @property
+    def full_key(self) -> tuple[str, ...]:
+        return ("run_id", "image_id", *self.key)
+
+
+STAGES: dict[str, Stage] = {}
+
+
+def register(stage: Stage) -> Stage:
+    """Add a stage (or replace one of the same name); returns it."""
+    STAGES[stage.name] = stage
+    return stage
+
+
+def stage_names() -> tuple[str, ...]:
+    return tuple(STAGES)
+
+
+def raw_tables() -> tuple[str, ...]:
+    """Every raw table: the run-level ones first, then each stage's, in registry order."""
+    return (*CORE_TABLES, *dict.fromkeys(s.table for s in STAGES.values()))
+
+
+def table_keys() -> dict[str, tuple[str, ...]]:
+    return {**CORE_TABLES, **{s.table: s.full_key for s in STAGES.values()}}
+
+
+def importable() -> dict[str, Stage]:
+    """Stages whose rows `ingest import` accepts, by ``--kind`` (the table name)."""
+    return {s.table: s for s in STAGES.values() if s.import_rows is not None}
+
+
+def _checks(name: str) -> Callable:
+    """The import check of that name, imported when used (pandas stays out of CLI start-up)."""
+
+    def run(*args: Any) -> Any:
+        from . import import_checks
+
+        return getattr(import_checks, name)(*args)
+
+    return run
+
+
+def _faces_tally(rows: list[dict], min_score: float) -> dict[str, int]:
+    return {"faces": len(rows), "faces_kept": sum(row["det_score"] >= min_score for row in rows)}
+
+
+register(Stage("faces", "faces", ("face_idx",), to_rows=list, tally=_faces_tally,
+               import_rows=_checks("faces_rows")))
+register(Stage("nsfw", "nsfw", (), to_rows=lambda value: [value], import_rows=_checks("nsfw_rows")))
+register(Stage("classify", "predictions", ("rank",), to_rows=list, import_rows=_checks("predictions_rows")))

@@ -1,0 +1,60 @@
+"""The stage registry drives the writer, the schema, merge and the summary: a toy stage added
+with its model file and one registry line runs, lands, merges and is summarised."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from rich.console import Console
+
+from ingest.stages import STAGES, importable, raw_tables, table_keys
+
+
+@pytest.fixture()
+def toy_stage():
+    import importlib
+
+    import toy_stage as toy
+
+    importlib.reload(toy)  # registers again if an earlier test removed it
+
+    from ingest.models import REGISTRY
+
+    yield toy
+    STAGES.pop("brightness", None)
+    REGISTRY.pop(toy.MeanBrightness.annotator, None)
+
+
+def test_the_registry_names_every_raw_table_and_key():
+    assert raw_tables() == ("runs", "images", "image_runs", "faces", "nsfw", "predictions")
+    assert table_keys()["faces"] == ("run_id", "image_id", "face_idx")
+    assert table_keys()["predictions"] == ("run_id", "image_id", "rank")
+    assert sorted(importable()) == ["faces", "nsfw", "predictions"]
+
+
+def test_a_toy_stage_runs_lands_merges_and_is_summarised(toy_stage, small_ilsvrc, tmp_path):
+    from ingest.merge import merge_warehouse
+    from ingest.runner import RunOptions, run_dataset
+    from ingest.summary import print_summary
+
+    assert "brightness" in raw_tables()
+    shard = tmp_path / "shard.duckdb"
+    summary = run_dataset(RunOptions(dataset_root=small_ilsvrc, dataset="ds", device="cpu", db=shard, workers=0,
+                                     stages=["brightness", "nsfw"],
+                                     overrides={"brightness": toy_stage.MeanBrightness.annotator}))
+    assert summary.stats.seen == 8 and summary.stats.errors == 0
+    con = duckdb.connect(str(shard), read_only=True)
+    values = [r[0] for r in con.execute("select brightness from raw.brightness").fetchall()]
+    stages = con.execute("select stage, annotator from raw.runs order by 1").fetchall()
+    con.close()
+    assert len(values) == 8 and all(0 < v < 1 for v in values)
+    assert stages == [("brightness", "toy/mean-brightness"), ("nsfw", "yahoo/open_nsfw")]
+
+    target = tmp_path / "target.duckdb"
+    assert merge_warehouse(shard, target)["brightness"] == 8
+    assert merge_warehouse(shard, target)["brightness"] == 0  # keys from the registry: nothing twice
+
+    console = Console(record=True, width=200)
+    print_summary(console, target)
+    line = next(row for row in console.export_text().splitlines() if "toy/mean-brightness" in row)
+    assert [cell.strip() for cell in line.split("│")[3:6]] == ["8", "0", "8"]  # images ok, errors, result rows
