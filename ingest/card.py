@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .classes import imagenet_labels
 from .config import FACE_MIN_SCORE
 from .errors import CensusError
-from .models.imagenet import imagenet_labels
 from .warehouse import connect
 
 CAVEAT = (

@@ -25,6 +25,7 @@ from .choices import Device, LabelCheck, Layout
 from .config import database_path
 from .errors import CensusError
 from .profiles import PROFILES
+from .stages import importable
 
 app = typer.Typer(
     help=(
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 #: the profiles `--profile` accepts (an enum, so `--help` lists them and Typer rejects others)
 Profile = StrEnum("Profile", {name: name for name in PROFILES})
+ImportKind = StrEnum("ImportKind", {table: table for table in importable()})  # from the stage registry
 console = Console(stderr=True)
 # Logs and pipes get 120 columns rather than Rich's default 80, so tables stay readable.
 out = Console() if sys.stdout.isatty() else Console(width=120)
@@ -284,7 +286,7 @@ def models(
 @_guard
 def import_rows(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file of rows made elsewhere.")],
-    kind: Annotated[str, typer.Option(help="faces, nsfw or predictions.")],
+    kind: Annotated[ImportKind, typer.Option(help="Raw table the rows go to.")],
     annotator: Annotated[str, typer.Option(help="Name of the model that made the rows, e.g. dex/2019.")],
     dataset: Annotated[str, typer.Option(help="Dataset the rows belong to (its images must be in raw.images).")],
     covers_dataset: Annotated[bool, typer.Option(help="All dataset images were processed.")] = False,
@@ -297,7 +299,7 @@ def import_rows(
     """
     from .importer import import_file
 
-    result = import_file(file, kind=kind, annotator=annotator, dataset=dataset,
+    result = import_file(file, kind=kind.value, annotator=annotator, dataset=dataset,
                          covers_dataset=covers_dataset, db=db)
     out.print(f"Imported run {result['run_id']}: {result['images']:,} images, "
               f"{result['rows']:,} {kind} rows as annotator {annotator}.", markup=False, highlight=False)

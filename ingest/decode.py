@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .layouts import is_inside
-
 # A scraped file claiming more pixels than this is treated as a decompression bomb.
 MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -50,6 +48,11 @@ class NotRead(Exception):
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def is_inside(real_path: str, real_root: str) -> bool:
+    """Whether a resolved path lies in (or is) a resolved root."""
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _check_regular(mode: int) -> None:

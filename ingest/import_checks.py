@@ -126,7 +126,7 @@ def _is_json_object(text: str) -> bool:
 
 
 def predictions_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems) -> pd.DataFrame:
-    from .models.imagenet import imagenet_wnids
+    from .classes import imagenet_wnids
 
     wnids = imagenet_wnids()
     rank = numeric(frame, "rank", problems, required=True, low=1, high=5, integer=True)

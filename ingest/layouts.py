@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from .choices import LabelCheck, Layout, values
+from .decode import is_inside
 from .errors import CensusError
 
 IMAGE_EXTENSIONS = {
@@ -143,11 +144,6 @@ def is_image(name: str) -> bool:
     return _extension(name) in IMAGE_EXTENSIONS
 
 
-def is_inside(real_path: str, real_root: str) -> bool:
-    """Whether a resolved path lies in (or is) a resolved root."""
-    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
                b"\x00\x00\x00\x0cjP  \r\n", b"\xff\x4f\xff\x51")
 
@@ -257,7 +253,7 @@ def check_labels(wnids: set[str], labels: str, layout: str) -> None:
         raise CensusError(f"Unknown --labels {labels!r}: use one of {', '.join(LABEL_CHECKS)}.")
     if labels == "any" or (labels == "auto" and layout != "ilsvrc"):
         return
-    from .models.imagenet import imagenet_wnids
+    from .classes import imagenet_wnids
 
     known = set(imagenet_wnids())
     unknown = sorted(set(wnids) - known)

@@ -1,24 +1,8 @@
-"""The ILSVRC-2012 class list (index order 0..999): the package's copy, which is also dbt's seed."""
+"""ImageNet classifier outputs as raw prediction rows."""
 
 from __future__ import annotations
 
-import csv
-from functools import cache
-
-from ..config import IMAGENET_CLASSES_CSV as CLASSES_CSV
-
-
-@cache
-def imagenet_wnids() -> tuple[str, ...]:
-    with CLASSES_CSV.open(newline="") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda r: int(r["class_index"]))
-    return tuple(r["wnid"] for r in rows)
-
-
-@cache
-def imagenet_labels() -> dict[str, str]:
-    with CLASSES_CSV.open(newline="") as handle:
-        return {r["wnid"]: r["label"] for r in csv.DictReader(handle)}
+from ..classes import imagenet_wnids
 
 
 def top5_rows(probs, k: int = 5) -> list[dict]:
