@@ -2,6 +2,7 @@
 -- among synsets with >= synset_min_images images and faces in >= synset_min_face_share.
 select
     ranks.annotator,
+    ranks.dataset,
     'female' as gender,
     ranks.rank_female as rank,
     ranks.wnid,
@@ -17,6 +18,7 @@ union all
 
 select
     ranks.annotator,
+    ranks.dataset,
     'male' as gender,
     ranks.rank_male as rank,
     ranks.wnid,
@@ -28,4 +30,4 @@ left join {{ ref('imagenet_classes') }} as classes
     on ranks.wnid = classes.wnid
 where ranks.rank_male <= 10
 
-order by annotator, gender, rank
+order by annotator, dataset, gender, rank

@@ -4,10 +4,11 @@
 select
     annotator_a,
     annotator_b,
+    dataset,
     split,
     n_classes,
     round(pearson_eta, 3) as pearson_eta,
     round(pearson_gender_skewness, 3) as pearson_gender_skewness,
     round(pearson_mean_age, 3) as pearson_mean_age
 from {{ ref('annotator_agreement') }}
-order by annotator_a, annotator_b, split
+order by annotator_a, annotator_b, dataset, split

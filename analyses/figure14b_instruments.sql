@@ -1,8 +1,11 @@
--- Figure 14b of the 2020 paper: gender skewness of the apparent persons next to musical
--- instruments (train); the paper found harp, cello, oboe, flute and violin most pro-women and
--- drum, banjo, trombone, trumpet (cornet) and sax most male-leaning.
+-- Figure 14b of the 2020 paper: gender skewness of the apparent persons next to the 16
+-- musical-instrument classes of the figure (instrument_gender_skew, var instrument_set
+-- paper), train. The paper CITES cello, oboe, flute and violin as feminine and drum, banjo,
+-- trombone, trumpet (cornet) and sax as masculine stereotypes (column stereotype); it FOUND
+-- harp, cello, oboe, flute and violin most pro-women.
 select
     annotator,
+    dataset,
     wnid,
     label,
     stereotype,
@@ -10,4 +13,5 @@ select
     round(gender_skewness, 3) as gender_skewness,
     round(mean_gender, 3) as mean_gender
 from {{ ref('instrument_gender_skew') }}
-order by annotator, gender_skewness nulls last
+where in_paper
+order by annotator, dataset, gender_skewness nulls last

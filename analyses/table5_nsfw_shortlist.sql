@@ -3,6 +3,7 @@
 select
     clusters.nsfw_annotator,
     clusters.face_annotator,
+    clusters.dataset,
     classes.class_index,
     clusters.wnid,
     classes.label,
@@ -13,4 +14,4 @@ from {{ ref('nsfw_clusters') }} as clusters
 left join {{ ref('imagenet_classes') }} as classes
     on clusters.wnid = classes.wnid
 where clusters.is_review_shortlist
-order by clusters.nsfw_annotator asc, clusters.face_annotator asc, clusters.mean_nsfw desc
+order by clusters.nsfw_annotator asc, clusters.face_annotator asc, clusters.dataset asc, clusters.mean_nsfw desc

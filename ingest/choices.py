@@ -16,6 +16,11 @@ class Device(StrEnum):
     cuda = "cuda"
 
 
+class EngineKind(StrEnum):
+    local = "local"  # this machine's processes (in-process, CPU workers or GPU batches)
+    ray = "ray"  # Ray Data actors, on a local Ray or a running cluster (--ray-address)
+
+
 class Layout(StrEnum):
     auto = "auto"  # ilsvrc when train/ holds wnid folders, else folders (manifest with --manifest)
     ilsvrc = "ilsvrc"

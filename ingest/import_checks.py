@@ -6,6 +6,7 @@ The stage registry (stages.py) names the function of each importable stage."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,39 +70,141 @@ def duplicates(keys: pd.DataFrame, problems: Problems, what: str) -> None:
     problems.add(keys.index[dup], f"duplicate {what}")
 
 
-def faces_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems) -> pd.DataFrame:
-    score = numeric(frame, "det_score", problems, required=False, low=0, high=1)
-    gender = numeric(frame, "gender_score", problems, required=False, low=0, high=1)
-    age = numeric(frame, "age", problems, required=False, low=0, high=150)
-    face_cols = [c for c in ("det_score", "gender_score", "age") if c in frame.columns]
+#: annotators named so are ground truth (DESIGN.md, "Reference labels and measured annotator error")
+REFERENCE_PREFIX = "reference/"
+#: a file's ``gender`` column (a benchmark's labels) -> gender_score, 0 = female, 1 = male
+GENDER_WORDS = {"female": 0.0, "f": 0.0, "woman": 0.0, "0": 0.0, "male": 1.0, "m": 1.0, "man": 1.0, "1": 1.0}
+BOX = ("x1", "y1", "x2", "y2")
+ATTRIBUTE_PREFIX = "attr_"
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What a check may need beyond the file: who made the rows and the images they name."""
+
+    annotator: str
+    #: the dataset's images, indexed by image_id, with width and height (NULL where unknown)
+    images: pd.DataFrame
+
+    @property
+    def is_reference(self) -> bool:
+        return self.annotator.startswith(REFERENCE_PREFIX)
+
+
+def _blank(raw: pd.Series) -> pd.Series:
+    text = raw.astype(str).str.strip()
+    return raw.isna() | text.eq("") | text.str.lower().isin(["none", "null", "nan"])
+
+
+def _gender(frame: pd.DataFrame, problems: Problems) -> pd.Series:
+    """gender_score, or a ``gender`` column of words (female/male, f/m, woman/man, 0/1) mapped to 0/1."""
+    if "gender" not in frame.columns:
+        return numeric(frame, "gender_score", problems, required=False, low=0, high=1)
+    if "gender_score" in frame.columns:
+        raise CensusError("The file has both gender and gender_score columns; keep one. Nothing was imported.")
+    words = frame["gender"].astype(str).str.strip().str.lower()
+    blank = _blank(frame["gender"])
+    values = words.map(GENDER_WORDS).where(~blank).astype(float)
+    problems.add(frame.index[~blank & values.isna()], "gender is not female or male (f/m, woman/man, 0/1)")
+    return values
+
+
+def _attributes(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """attr_<name> columns as {name: stripped text, NaN where blank}."""
+    attributes = {}
+    for column in frame.columns:
+        if not str(column).startswith(ATTRIBUTE_PREFIX):
+            continue
+        name = str(column)[len(ATTRIBUTE_PREFIX):].strip()
+        if not name:
+            raise CensusError(f"The column {column!r} names no attribute (use attr_<name>, e.g. attr_skin_type).")
+        values = frame[column].astype(str).str.strip()
+        attributes[name] = values.where(~_blank(frame[column]))
+    return attributes
+
+
+def faces_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
+               context: ImportContext | None = None) -> dict[str, pd.DataFrame]:
+    """raw.faces rows (and raw.face_attributes rows from attr_<name> columns).
+
+    A row whose face columns are all blank names an image with no face. A reference
+    annotator (``reference/<name>``) gets det_score 1 where blank, and its faces need a box
+    inside the image with x2 > x1 and y2 > y1, gender 0 or 1 (or blank), no face twice."""
+    reference = context is not None and context.is_reference
+    face_cols = [c for c in ("det_score", "gender_score", "gender", "age", *BOX) if c in frame.columns]
     if not face_cols:
-        raise CensusError("A faces file needs det_score, age and gender_score columns.")
-    no_face = score.isna() & gender.isna() & age.isna()
-    problems.add(frame.index[~no_face & score.isna()], "det_score is empty for a face row")
+        raise CensusError("A faces file needs det_score, age and gender_score (or gender) columns, or a box "
+                          "(x1, y1, x2, y2) for reference labels.")
+    if reference and not all(c in frame.columns for c in BOX):
+        raise CensusError("A reference faces file needs the box columns x1, y1, x2, y2; nothing was imported.")
+    score = numeric(frame, "det_score", problems, required=False, low=0, high=1)
+    gender = _gender(frame, problems)
+    age = numeric(frame, "age", problems, required=False, low=0, high=150)
+    boxes = _boxes(frame, problems, strict=reference)
+    attributes = _attributes(frame)
+    no_face = score.isna() & gender.isna() & age.isna() & pd.DataFrame(boxes).isna().all(axis=1)
+    for name, values in attributes.items():
+        problems.add(frame.index[no_face & values.notna()], f"attr_{name} is given for a row with no face")
+    if reference:
+        problems.add(frame.index[~no_face & score.notna() & (score != 1)],
+                     "det_score of a reference face is 1 (leave it blank)")
+        score = score.where(no_face | score.notna(), 1.0)
+        problems.add(frame.index[~no_face & pd.DataFrame(boxes).isna().all(axis=1)],
+                     "a reference face needs a box (x1, y1, x2, y2)")
+        problems.add(frame.index[gender.notna() & ~gender.isin([0.0, 1.0])],
+                     "gender_score of a reference face is 0 or 1")
+        _inside_images(frame, keys, boxes, context.images, problems)
+    else:
+        problems.add(frame.index[~no_face & score.isna()], "det_score is empty for a face row")
     if "face_idx" in frame.columns:
         face_idx = numeric(frame, "face_idx", problems, required=False, low=0, integer=True)
         problems.add(frame.index[~no_face & face_idx.isna()], "face_idx is empty for a face row")
     else:
         face_idx = pd.Series(np.nan, index=frame.index)
         face_idx[~no_face] = keys[~no_face].groupby(keys[~no_face]).cumcount()
-    boxes = _boxes(frame, problems)
     rows = pd.DataFrame({"image_id": keys, "face_idx": face_idx, "det_score": score,
                          **boxes, "age": age, "gender_score": gender})[~no_face]
     duplicates(rows[["image_id", "face_idx"]], problems, "(image, face_idx)")
-    return rows
+    if reference:
+        duplicates(rows[["image_id", *BOX]], problems, "face (the same image and box twice)")
+    tables = {"faces": rows}
+    parts = [pd.DataFrame({"image_id": rows["image_id"], "face_idx": rows["face_idx"], "attribute": name,
+                           "value": values[~no_face]}).dropna(subset=["value"])
+             for name, values in attributes.items()]
+    if parts:
+        tables["face_attributes"] = pd.concat(parts)
+    return tables
 
 
-def _boxes(frame: pd.DataFrame, problems: Problems) -> dict[str, pd.Series]:
-    """x1, y1, x2, y2 as finite numbers with x1 <= x2 and y1 <= y2 (all four or none)."""
-    boxes = {c: numeric(frame, c, problems, required=False) for c in ("x1", "y1", "x2", "y2")}
+def _inside_images(frame: pd.DataFrame, keys: pd.Series, boxes: dict[str, pd.Series], images: pd.DataFrame,
+                   problems: Problems) -> None:
+    """Report boxes that leave the image: below 0 always, beyond width/height where raw.images knows them."""
+    width = keys.map(images["width"]).astype(float)
+    height = keys.map(images["height"]).astype(float)
+    outside = (boxes["x1"] < 0) | (boxes["y1"] < 0) | (boxes["x2"] > width) | (boxes["y2"] > height)
+    for pos in frame.index[outside]:
+        size = "" if pd.isna(width[pos]) else f" of {int(width[pos])} x {int(height[pos])} pixels"
+        box = ", ".join(f"{boxes[c][pos]:g}" for c in BOX)
+        problems.add([pos], f"the box ({box}) is outside the image{size}")
+
+
+def _boxes(frame: pd.DataFrame, problems: Problems, *, strict: bool = False) -> dict[str, pd.Series]:
+    """x1, y1, x2, y2 as finite numbers with x1 <= x2 and y1 <= y2 (all four or none); ``strict``
+    (reference faces): x1 < x2 and y1 < y2, a box with an area."""
+    boxes = {c: numeric(frame, c, problems, required=False) for c in BOX}
     given = pd.DataFrame(boxes).notna().sum(axis=1)
     problems.add(frame.index[given.between(1, 3)], "a box needs all of x1, y1, x2, y2 or none")
-    problems.add(frame.index[boxes["x2"] < boxes["x1"]], "x2 is less than x1")
-    problems.add(frame.index[boxes["y2"] < boxes["y1"]], "y2 is less than y1")
+    if strict:
+        problems.add(frame.index[boxes["x2"] <= boxes["x1"]], "x2 is not greater than x1")
+        problems.add(frame.index[boxes["y2"] <= boxes["y1"]], "y2 is not greater than y1")
+    else:
+        problems.add(frame.index[boxes["x2"] < boxes["x1"]], "x2 is less than x1")
+        problems.add(frame.index[boxes["y2"] < boxes["y1"]], "y2 is less than y1")
     return boxes
 
 
-def nsfw_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems) -> pd.DataFrame:
+def nsfw_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
+              context: ImportContext | None = None) -> pd.DataFrame:
     score = numeric(frame, "nsfw_score", problems, required=True, low=0, high=1)
     prob_cols = [c for c in frame.columns if c.startswith("prob_")]
     probs_values = {c[5:]: numeric(frame, c, problems, required=True, low=0, high=1) for c in prob_cols}
@@ -125,7 +228,8 @@ def _is_json_object(text: str) -> bool:
         return False
 
 
-def predictions_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems) -> pd.DataFrame:
+def predictions_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
+                     context: ImportContext | None = None) -> pd.DataFrame:
     from .classes import imagenet_wnids
 
     wnids = imagenet_wnids()

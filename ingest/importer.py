@@ -11,9 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CensusError
-from .import_checks import Problems, as_integers
+from .import_checks import ImportContext, Problems, as_integers
 from .stages import importable
 from .warehouse import connect, init_schema, now, start_run
+
+
+class AlreadyImported(CensusError):
+    """The same file (by sha256) was imported before for this annotator and dataset."""
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, int]:
@@ -22,16 +26,33 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
         raise CensusError(f"The file {path} does not exist.")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path), 1
+            return _read_parquet(path), 1
         return pd.read_csv(path, dtype=str, keep_default_na=False), 2
     except Exception as error:  # noqa: BLE001 - any parser failure means a bad file
         raise CensusError(f"Cannot read {path} as CSV or Parquet: {error}") from error
 
 
-def _resolve_images(con, frame: pd.DataFrame, dataset: str, problems: Problems) -> pd.Series:
-    images = con.execute(
-        "select image_id, rel_path from raw.images where dataset = ?", [dataset]
-    ).df()
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame in which a NaN stays distinguishable from a null: pandas
+    reads both as NaN, so a float NaN becomes the text "nan", which the checks report by row
+    as "not a finite number" (a null stays blank)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    for position, name in enumerate(table.column_names):
+        column = table.column(position)
+        if name not in frame.columns or not pa.types.is_floating(column.type):
+            continue  # (a stored pandas index becomes the frame's index, not a column)
+        nan = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+        if nan.any():
+            frame[name] = frame[name].astype(object).where(~nan, "nan")
+    return frame
+
+
+def _resolve_images(frame: pd.DataFrame, images: pd.DataFrame, dataset: str, problems: Problems) -> pd.Series:
     if images.empty:
         raise CensusError(
             f"The warehouse has no images of dataset {dataset!r}; run `ingest run` on it first "
@@ -80,23 +101,29 @@ def import_file(path: Path, *, kind: str, annotator: str, dataset: str,
             [annotator, dataset, digest],
         ).fetchone()
         if already:
-            raise CensusError(f"{path} was already imported as run {already[0]}; nothing was done.")
+            raise AlreadyImported(f"{path} was already imported as run {already[0]}; nothing was done.")
         problems = Problems(first_row)
-        keys = _resolve_images(con, frame, dataset, problems)
-        rows = stage.import_rows(frame, keys, problems)
+        images = con.execute(
+            "select image_id, rel_path, width, height from raw.images where dataset = ?", [dataset]
+        ).df()
+        keys = _resolve_images(frame, images, dataset, problems)
+        context = ImportContext(annotator=annotator, images=images.set_index("image_id"))
+        rows = stage.import_rows(frame, keys, problems, context)
         problems.raise_if_any(path)
-        rows = as_integers(rows)
+        # a check returns its table's rows, or rows per table (the stage's own and its extra tables)
+        tables = rows if isinstance(rows, dict) else {stage.table: rows}
+        tables = {table: as_integers(part) for table, part in tables.items()}
         processed = set(keys)
         if covers_dataset:
             processed |= {r[0] for r in con.execute(
                 "select image_id from raw.images where dataset = ? and decode_error is null",
                 [dataset]).fetchall()}
-        return _land(con, stage, annotator, dataset, path, digest, rows, sorted(processed))
+        return _land(con, stage, annotator, dataset, path, digest, tables, sorted(processed))
     finally:
         con.close()
 
 
-def _land(con, stage, annotator, dataset, path, digest, rows, processed) -> dict:
+def _land(con, stage, annotator, dataset, path, digest, tables: dict[str, pd.DataFrame], processed) -> dict:
     con.execute("begin transaction")
     try:
         run_id = start_run(con, stage=stage.name, annotator=annotator, dataset=dataset,
@@ -106,14 +133,21 @@ def _land(con, stage, annotator, dataset, path, digest, rows, processed) -> dict
         con.register("_runs", runs)
         con.execute("insert into raw.image_runs (run_id, image_id, status) "
                     "select run_id, image_id, status from _runs")
-        rows = rows.assign(run_id=run_id)
-        con.register("_rows", rows)
-        cols = ", ".join(rows.columns)  # the checks' own column names
-        con.execute(f"insert into raw.{stage.table} ({cols}) select {cols} from _rows")
+        allowed = {stage.table, *dict(stage.extra_tables)}  # table names come from the registry
+        for table, rows in tables.items():
+            if table not in allowed:
+                raise CensusError(f"The {stage.name} check returned rows for raw.{table}, not a table of it.")
+            rows = rows.assign(run_id=run_id)
+            con.register("_rows", rows)
+            cols = ", ".join(rows.columns)  # the checks' own column names
+            con.execute(f"insert into raw.{table} ({cols}) select {cols} from _rows")
+            con.unregister("_rows")
         con.execute("update raw.runs set status = 'complete', finished_at = ? where run_id = ?",
                     [now(), run_id])
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return {"run_id": run_id, "images": len(processed), "rows": len(rows)}
+    counts = {table: len(rows) for table, rows in tables.items()}
+    return {"run_id": run_id, "images": len(processed), "rows": counts.get(stage.table, 0),
+            "extra_rows": {t: n for t, n in counts.items() if t != stage.table}}

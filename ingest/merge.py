@@ -15,7 +15,7 @@ import duckdb
 
 from .config import database_path
 from .errors import CensusError
-from .stages import raw_tables
+from .stages import extra_tables, raw_tables
 from .warehouse import connect, init_schema
 
 ALIAS = "census_merge_shard"
@@ -58,26 +58,34 @@ def _compatible(target: Column, shard: Column) -> bool:
     return shard.data_type == target.data_type or shard.data_type in WIDENS.get(target.data_type, ())
 
 
+def check_columns(table: str, target: dict[str, Column], source: dict[str, Column], where: str,
+                  its: str, hint: str) -> list[str]:
+    """The target's columns to copy from a source table (a shard's, a part file's), after checking
+    the source against them; ``where`` starts each sentence, ``its`` names the source's table."""
+    if not source:
+        raise CensusError(f"{where}: {its} has no columns; {hint}")
+    unknown = sorted(set(source) - set(target))
+    if unknown:
+        raise CensusError(f"{where}: {its} has columns this warehouse does not know "
+                          f"({', '.join(map(repr, unknown))}); {hint}")
+    missing = [c.name for c in target.values() if c.required and c.name not in source]
+    if missing:
+        raise CensusError(f"{where}: {its} lacks the required columns {', '.join(missing)}; {hint}")
+    clashes = [f"{name} is {source[name].data_type}, not {column.data_type}"
+               for name, column in target.items() if name in source and not _compatible(column, source[name])]
+    if clashes:
+        raise CensusError(f"{where}: in {its}, {'; '.join(clashes)}.")
+    return [name for name in target if name in source]
+
+
 def _shard_columns(table: str, target: dict[str, Column], shard: dict[str, Column],
                    other: Path) -> list[str]:
     """The target's columns to copy from the shard, after checking the shard against them."""
     where = f"{other} cannot be merged, nothing was merged"
     if not shard:
         raise CensusError(f"{where}: it has no raw.{table} table; is it a census warehouse?")
-    unknown = sorted(set(shard) - set(target))
-    if unknown:
-        raise CensusError(f"{where}: its raw.{table} has columns this warehouse does not know "
-                          f"({', '.join(map(repr, unknown))}); merge only warehouses written by `ingest` "
-                          "with this raw schema.")
-    missing = [c.name for c in target.values() if c.required and c.name not in shard]
-    if missing:
-        raise CensusError(f"{where}: its raw.{table} lacks the required columns "
-                          f"{', '.join(missing)}; is it a census warehouse?")
-    clashes = [f"{name} is {shard[name].data_type}, not {column.data_type}"
-               for name, column in target.items() if name in shard and not _compatible(column, shard[name])]
-    if clashes:
-        raise CensusError(f"{where}: in its raw.{table}, {'; '.join(clashes)}.")
-    return [name for name in target if name in shard]
+    return check_columns(table, target, shard, where, f"its raw.{table}",
+                         "merge only census warehouses written by `ingest` with this raw schema.")
 
 
 def _refuse_self(other: Path, target: Path) -> None:
@@ -109,9 +117,10 @@ def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
     """Per raw table, the columns to copy; raises before any row is read if the shard is off."""
     _refuse_views(con, other)
     target_catalog = con.execute("select current_database()").fetchone()[0]
-    return {table: _shard_columns(table, _columns(con, target_catalog, table),
-                                  _columns(con, ALIAS, table), other)
-            for table in raw_tables()}
+    shard = {table: _columns(con, ALIAS, table) for table in raw_tables()}
+    optional = set(extra_tables())  # a shard written before an extra table existed has none to give
+    return {table: _shard_columns(table, _columns(con, target_catalog, table), shard[table], other)
+            for table in raw_tables() if shard[table] or table not in optional}
 
 
 def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Path) -> dict[str, int]:

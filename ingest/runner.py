@@ -20,17 +20,16 @@ from .layouts import Ignored, iter_images, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
 from .profiles import build_models
 from .rows import RowMapper, Stats
+from .sinks import Sink, WarehouseSink
 from .warehouse import (
     Batch,
     checkpoint,
     connect,
     disk_full_message,
-    finish_run,
     init_schema,
     is_disk_full,
     mark_stale_runs,
-    start_run,
-    write_batch,
+    run_row,
 )
 from .worklist import WorkList
 
@@ -55,6 +54,10 @@ class RunOptions:
     overrides: dict[str, str] | None = None
     face_min_score: float = FACE_MIN_SCORE
     db: Path | None = None
+    #: write the rows as Parquet parts under this folder instead of into the warehouse (`ingest land`)
+    parts: Path | None = None
+    engine: str = "local"  # local (this machine's processes) or ray (Ray Data, locally or on a cluster)
+    ray_address: str | None = None  # a running Ray cluster (else $RAY_ADDRESS, else a local Ray)
 
 
 @dataclass
@@ -70,6 +73,8 @@ class RunSummary:
     in_shard: int = 0  # images this shard covers (= listed without --shard)
     stale_runs: int = 0  # runs an earlier process left `running`, now marked failed
     workers: int = 0
+    parts: Path | None = None  # the run's parts folder, when its rows went to Parquet parts
+    landed: bool = False  # whether those parts were landed in the warehouse (the Ray engine's driver)
 
     @property
     def left_for_later(self) -> int:
@@ -139,6 +144,14 @@ class Run:
     db: Path
     on_start: Callable[[int], None] | None = None
     on_progress: Callable[[Stats], None] | None = None
+    on_notice: Callable[[str], None] | None = None
+
+    @property
+    def parts(self) -> Path | None:
+        """Where the rows go as Parquet parts (the Ray engine's default: ``parts/`` beside the warehouse)."""
+        if self.options.parts is not None:
+            return Path(self.options.parts)
+        return self.db.parent / "parts" if self.options.engine == "ray" else None
 
 
 def run_dataset(
@@ -152,7 +165,12 @@ def run_dataset(
         raise CensusError("--dataset is empty: name the dataset, or leave the option out to use the folder name.")
     dataset = options.dataset or root.resolve().name
     device = resolve_device(options.device)
-    workers, lowered = choose_workers(options.workers)
+    if options.engine not in ("local", "ray"):
+        raise CensusError(f"--engine {options.engine!r} is not one of local, ray.")
+    if options.engine == "ray" and (options.ray_address or os.environ.get("RAY_ADDRESS")):
+        workers, lowered = max(0, options.workers or 0), None  # 0: one actor per CPU (GPU) of the cluster
+    else:
+        workers, lowered = choose_workers(options.workers)
     if lowered and on_notice:
         on_notice(lowered)
     make = functools.partial(
@@ -165,7 +183,7 @@ def run_dataset(
     layout = resolve_layout(root, options.layout, options.manifest)
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
     run = Run(options, root, dataset, device, models, make, workers, Path(options.db or database_path()),
-              on_start, on_progress)
+              on_start, on_progress, on_notice)
     with WorkList() as worklist:
         ignored = Ignored()
         worklist.add_images(iter_images(root, layout, options.manifest, ignored), dataset)
@@ -181,66 +199,115 @@ def run_dataset(
 
 
 def _run(run: Run, worklist: WorkList, listed: int) -> RunSummary:
-    options, models = run.options, run.models
-    con = connect(options.db)
+    if run.parts is not None:
+        return _run_to_parts(run, worklist, listed)
+    con = connect(run.options.db)
     try:
         init_schema(con)
         stale = mark_stale_runs(con)
-        for index, model in enumerate(models):
-            worklist.add_done(index, con, model.annotator, run.dataset, options.retry_errors)
-        in_shard = worklist.count_in_shard(options.shard)
-        all_todo = worklist.count_todo(options.shard, None)
-        todo = min(all_todo, options.limit) if options.limit is not None else all_todo
-        stats = Stats()
-        run_ids: dict[str, str] = {}
-        started = time.perf_counter()
-        if run.on_start:
-            run.on_start(todo)
-        if todo:
-            run_ids = _process(run, con, worklist.todo(options.shard, options.limit), stats)
-        seconds = time.perf_counter() - started
+        _add_done(run, worklist, con)
+        summary = _work(run, worklist, listed, WarehouseSink(con))
         checkpoint(con, run.db)
     finally:
         con.close()
+    summary.stale_runs = stale
+    return summary
+
+
+def _run_to_parts(run: Run, worklist: WorkList, listed: int) -> RunSummary:
+    """Rows go to Parquet parts: the warehouse is only read, at the start, for what is done
+    (with what earlier parts under the same folder hold), so others can use it all run long."""
+    from .land import land_parts
+    from .parts import PartsSink, done_image_ids
+
+    if run.db.exists():
+        con = connect(run.db, read_only=True)
+        try:
+            if con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                           "and table_name in ('runs', 'image_runs')").fetchone()[0] == 2:
+                _add_done(run, worklist, con)
+        finally:
+            con.close()
+    for index, model in enumerate(run.models):
+        worklist.add_done_ids(index, done_image_ids(run.parts, model.annotator, run.dataset,
+                                                    run.options.retry_errors))
+    sink = PartsSink(run.parts)
+    try:
+        summary = _work(run, worklist, listed, sink)
+    finally:
+        sink.close()
+    summary.parts = sink.folder
+    if run.options.engine == "ray" and run.parts.is_dir():
+        # the driver lands what this run wrote, and what earlier runs there left unlanded (killed, say)
+        try:
+            land_parts([run.parts], run.db, pending_only=True)
+            summary.landed = True
+        except CensusError as error:
+            if run.on_notice:
+                run.on_notice(f"{error} The rows are safe in {run.parts}: land them later with `ingest land "
+                              f"{run.parts}`.")
+    return summary
+
+
+def _add_done(run: Run, worklist: WorkList, con) -> None:
+    for index, model in enumerate(run.models):
+        worklist.add_done(index, con, model.annotator, run.dataset, run.options.retry_errors)
+
+
+def _work(run: Run, worklist: WorkList, listed: int, sink: Sink) -> RunSummary:
+    options = run.options
+    in_shard = worklist.count_in_shard(options.shard)
+    all_todo = worklist.count_todo(options.shard, None)
+    todo = min(all_todo, options.limit) if options.limit is not None else all_todo
+    stats = Stats()
+    run_ids: dict[str, str] = {}
+    started = time.perf_counter()
+    if run.on_start:
+        run.on_start(todo)
+    if todo:
+        run_ids = _process(run, sink, worklist.todo(options.shard, options.limit), stats)
+    seconds = time.perf_counter() - started
     return RunSummary(run.dataset, listed, todo, in_shard - all_todo, stats, seconds, run_ids, run.device,
-                      in_shard=in_shard, stale_runs=stale, workers=run.workers)
+                      in_shard=in_shard, workers=run.workers)
 
 
-def _process(run: Run, con, items, stats: Stats) -> dict[str, str]:
-    """Stream the work items through the models into the warehouse; returns the run ids."""
+def _process(run: Run, sink: Sink, items, stats: Stats) -> dict[str, str]:
+    """Stream the work items through the models into the sink; returns the run ids."""
     models = run.models
     plan = EnginePlan(run.root, models, run.make, run.workers, _max_side(models), run.options.batch_size)
-    with choose_engine(run.device, run.workers)(plan) as engine:
+    engine_type = choose_engine(run.device, run.workers, run.options.engine, run.options.ray_address)
+    with engine_type(plan) as engine:
         results = engine.results(items)
         # the first result proves the workers loaded their models, before any row lands
         results = itertools.chain([first], results) if (first := next(results, None)) else results
-        run_ids = _start_runs(con, models, run.dataset, run.device, run.options)
+        runs = _run_rows(models, run.dataset, run.device, run.options)
+        sink.start_runs(runs)
+        run_ids = {row["annotator"]: row["run_id"] for row in runs}
         mapper = RowMapper(models, [run_ids[m.annotator] for m in models], run.dataset, run.options.face_min_score)
         status = "failed"
         try:
-            _stream(run, results, mapper, con, stats)
+            _stream(run, results, mapper, sink, stats)
             status = "complete"
         finally:
-            with contextlib.suppress(duckdb.Error) if status == "failed" else contextlib.nullcontext():
-                for run_id in mapper.run_ids:
-                    finish_run(con, run_id, status)
+            with contextlib.suppress(duckdb.Error, OSError) if status == "failed" else contextlib.nullcontext():
+                sink.finish(status)
     return run_ids
 
 
-def _start_runs(con, models, dataset, device, options) -> dict[str, str]:
-    run_ids = {}
+def _run_rows(models, dataset, device, options) -> list[dict]:
+    rows = []
     for model in models:
         params = {**model.params(), "profile": options.profile,
                   "shard": list(options.shard) if options.shard else None,
                   "dataset_root": str(options.dataset_root.resolve())}
-        run_ids[model.annotator] = start_run(
-            con, stage=model.stage, annotator=model.annotator, dataset=dataset,
-            model_digest=model.digest(), params=params, device=device,
-        )
-    return run_ids
+        if options.engine != "local":
+            params["engine"] = options.engine
+        rows.append(run_row(stage=model.stage, annotator=model.annotator, dataset=dataset,
+                            model_digest=model.digest(), params=params, device=device))
+    return rows
 
 
-def _stream(run: Run, results, mapper: RowMapper, con, stats: Stats) -> None:
+def _stream(run: Run, results, mapper: RowMapper, sink: Sink, stats: Stats) -> None:
     """Map each finished image to rows and land them every ``commit_every`` images. On an
     interrupt the images finished so far are written before it goes on."""
     buffered = Batch()
@@ -250,14 +317,14 @@ def _stream(run: Run, results, mapper: RowMapper, con, stats: Stats) -> None:
             if run.on_progress:
                 run.on_progress(stats)
             if len(buffered) >= run.options.commit_every:
-                write_batch(con, buffered)
+                sink.write(buffered)
                 buffered.clear()
     except KeyboardInterrupt:
         # a write cut short was rolled back and is redone here; had it in fact landed, its rows are there
         with contextlib.suppress(Exception):
-            write_batch(con, buffered)
+            sink.write(buffered)
         raise
-    write_batch(con, buffered)
+    sink.write(buffered)
 
 
 def _max_side(models) -> int | None:

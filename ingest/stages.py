@@ -34,6 +34,11 @@ class Stage:
     import_rows: Callable | None = None
     #: ``create table if not exists raw.<table> ...`` for a table the packaged schema lacks
     ddl: str | None = None
+    #: further raw tables the stage's imports fill beside its own, each with its key after
+    #: (run_id, image_id), e.g. faces -> face_attributes keyed by (face_idx, attribute). They
+    #: land in the same transaction as the stage's rows; merge copies them, and a shard
+    #: written before such a table existed merges without it.
+    extra_tables: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def full_key(self) -> tuple[str, ...]:
@@ -54,12 +59,20 @@ def stage_names() -> tuple[str, ...]:
 
 
 def raw_tables() -> tuple[str, ...]:
-    """Every raw table: the run-level ones first, then each stage's, in registry order."""
-    return (*CORE_TABLES, *dict.fromkeys(s.table for s in STAGES.values()))
+    """Every raw table: the run-level ones first, then each stage's (its own table, then its
+    extra tables), in registry order."""
+    return (*CORE_TABLES, *dict.fromkeys(t for s in STAGES.values() for t in (s.table, *dict(s.extra_tables))))
+
+
+def extra_tables() -> tuple[str, ...]:
+    """The stages' extra tables (optional in a shard: older warehouses lack them)."""
+    return tuple(dict.fromkeys(t for s in STAGES.values() for t, _ in s.extra_tables))
 
 
 def table_keys() -> dict[str, tuple[str, ...]]:
-    return {**CORE_TABLES, **{s.table: s.full_key for s in STAGES.values()}}
+    keys = {**CORE_TABLES, **{s.table: s.full_key for s in STAGES.values()}}
+    keys.update({t: ("run_id", "image_id", *key) for s in STAGES.values() for t, key in s.extra_tables})
+    return keys
 
 
 def importable() -> dict[str, Stage]:
@@ -83,6 +96,8 @@ def _faces_tally(rows: list[dict], min_score: float) -> dict[str, int]:
 
 
 register(Stage("faces", "faces", ("face_idx",), to_rows=list, tally=_faces_tally,
-               import_rows=_checks("faces_rows")))
+               import_rows=_checks("faces_rows"),
+               # group attributes of a face (reference labels: skin type, ...), from attr_<name> columns
+               extra_tables=(("face_attributes", ("face_idx", "attribute")),)))
 register(Stage("nsfw", "nsfw", (), to_rows=lambda value: [value], import_rows=_checks("nsfw_rows")))
 register(Stage("classify", "predictions", ("rank",), to_rows=list, import_rows=_checks("predictions_rows")))

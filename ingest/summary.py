@@ -1,4 +1,7 @@
-"""The short census summary printed after `make demo` (raw counts plus the marts, if built)."""
+"""The short census summary printed after `make demo`: raw row counts, then what the marts
+say (per-annotator coverage from annotator_coverage, top classes, shares). Only the raw row
+counts are read from the raw tables; every other number comes from a mart, so the summary
+agrees with the marts, the card and analysts' queries."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .stages import STAGES
 from .warehouse import connect, table_counts
 
 
@@ -15,21 +17,8 @@ def _has_table(con, schema: str, name: str) -> bool:
     return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
-def _per_annotator_sql() -> str:
-    """Images ok and in error, and result rows, per stage and annotator; one branch per stage
-    of the registry (table names come from the registry, never from input)."""
-    result_rows = " union all ".join(
-        f"select r.stage, r.annotator, count(*) as n from raw.{stage.table} t join raw.runs r using (run_id) "
-        f"where r.stage = '{stage.name}' group by all" for stage in STAGES.values())
-    return f"""
-        with result_rows as ({result_rows})
-        select r.stage, r.annotator,
-               count(distinct ir.image_id) filter (where ir.status = 'ok'),
-               count(distinct ir.image_id) filter (where ir.status = 'error'),
-               coalesce(any_value(rr.n), 0)
-        from raw.image_runs ir join raw.runs r using (run_id)
-        left join result_rows rr on rr.stage = r.stage and rr.annotator = r.annotator
-        group by all order by 1, 2"""
+#: the one-line hint printed where a section needs the marts and they are not built
+BUILD_HINT = "run `dbt build --profiles-dir .` to build the marts"
 
 
 def print_summary(console: Console, db=None) -> None:
@@ -37,33 +26,46 @@ def print_summary(console: Console, db=None) -> None:
     try:
         counts = table_counts(con)
         console.print("[bold]raw rows:[/] " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        table = Table(title="per annotator: images processed and rows landed")
-        for col in ("stage", "annotator", "images ok", "errors", "rows"):
-            table.add_column(col, justify="right" if col in ("images ok", "errors", "rows") else "left")
-        rows = con.execute(_per_annotator_sql()).fetchall()
-        for stage, annotator, ok, errors, n in rows:
-            table.add_row(escape(stage), escape(annotator), f"{ok:,}", f"{errors:,}", f"{n:,}")
-        console.print(table)
+        _coverage(console, con)
         if _has_table(con, "main", "class_census"):
             _census(console, con)
+        if _has_table(con, "main", "corrected_face_share"):
+            _measured_error(console, con)
     finally:
         con.close()
+
+
+def _coverage(console: Console, con) -> None:
+    """Images ok and in error and result rows per stage, annotator and dataset, from the
+    annotator_coverage mart (an image that failed and later succeeded counts once, as ok)."""
+    if not _has_table(con, "main", "annotator_coverage"):
+        console.print(f"per annotator: images processed: {BUILD_HINT}.", highlight=False)
+        return
+    table = Table(title="per annotator: images processed and result rows (annotator_coverage)")
+    for col in ("stage", "annotator", "dataset", "images ok", "errors", "rows"):
+        table.add_column(col, justify="right" if col in ("images ok", "errors", "rows") else "left")
+    rows = con.execute(
+        "select stage, annotator, dataset, n_images_ok, n_images_error, n_result_rows "
+        "from main.annotator_coverage order by stage, annotator, dataset").fetchall()
+    for stage, annotator, dataset, ok, errors, n in rows:
+        table.add_row(escape(stage), escape(annotator), escape(dataset), f"{ok:,}", f"{errors:,}", f"{n:,}")
+    console.print(table)
 
 
 def _census(console: Console, con) -> None:
     table = Table(title="class_census: classes with the most faces (apparent age/gender are "
                         "biased model estimates)")
-    for col in ("annotator", "wnid", "split", "images", "eta", "faces", "mean age", "mean gender"):
+    for col in ("annotator", "dataset", "wnid", "split", "images", "eta", "faces", "mean age", "mean gender"):
         table.add_column(col)
     rows = con.execute(
         """
-        select annotator, wnid, split, n_images, eta, n_faces, mean_age, mean_gender
-        from main.class_census order by n_faces desc, wnid limit 8
+        select annotator, dataset, wnid, split, n_images, eta, n_faces, mean_age, mean_gender
+        from main.class_census order by n_faces desc, wnid, dataset limit 8
         """
     ).fetchall()
-    for annotator, wnid, split, n_images, eta, n_faces, age, gender in rows:
-        table.add_row(escape(annotator), escape(wnid), escape(split), str(n_images), _fmt(eta), str(n_faces),
-                      _fmt(age, 1), _fmt(gender))
+    for annotator, dataset, wnid, split, n_images, eta, n_faces, age, gender in rows:
+        table.add_row(escape(annotator), escape(dataset), escape(wnid), escape(split), str(n_images), _fmt(eta),
+                      str(n_faces), _fmt(age, 1), _fmt(gender))
     console.print(table)
     if _has_table(con, "main", "demographics"):
         for annotator, n_faces, pct_female, pct_over_60 in con.execute(
@@ -72,14 +74,34 @@ def _census(console: Console, con) -> None:
             console.print(f"demographics: {escape(annotator)}: {n_faces:,} kept faces, {_fmt(pct_female, 1)}% apparent "
                           f"female, {_fmt(pct_over_60, 1)}% apparent over 60")
     for mart, query in (
-        ("class_nsfw", "select annotator, count(*), max(mean_nsfw) from main.class_nsfw group by 1"),
-        ("class_accuracy", "select annotator, count(*), avg(top5) from main.class_accuracy "
-                           "where split = 'val' group by 1"),
+        ("class_nsfw", "select annotator, dataset, count(*), max(mean_nsfw) from main.class_nsfw "
+                       "group by 1, 2 order by 1, 2"),
+        ("class_accuracy", "select annotator, dataset, count(*), avg(top5) from main.class_accuracy "
+                           "where split = 'val' group by 1, 2 order by 1, 2"),
     ):
         if _has_table(con, "main", mart):
-            for annotator, n, value in con.execute(query).fetchall():
+            for annotator, dataset, n, value in con.execute(query).fetchall():
                 measure = "highest class mean NSFW" if mart == "class_nsfw" else "mean val top-5"
-                console.print(f"{mart}: {escape(annotator)}: {n} class rows, {measure} {_fmt(value)}")
+                console.print(f"{mart}: {escape(annotator)} on {escape(dataset)}: {n} class rows, "
+                              f"{measure} {_fmt(value)}")
+
+
+def _measured_error(console: Console, con) -> None:
+    """Per face model and reference: faces found, measured precision/recall, and the face share
+    corrected for them (corrected_face_share; the formula is in its .yml and the card)."""
+    rows = con.execute(
+        """
+        select annotator, reference, dataset, n_faces, precision, recall, eta_observed, eta_observed_lo,
+               eta_observed_hi, eta_corrected, eta_corrected_lo, eta_corrected_hi
+        from main.corrected_face_share order by 1, 2, 3
+        """
+    ).fetchall()
+    for annotator, reference, dataset, n_faces, precision, recall, eta, lo, hi, fixed, f_lo, f_hi in rows:
+        console.print(
+            f"measured error: {escape(annotator)} on {escape(dataset)}: {n_faces:,} kept faces; against "
+            f"{escape(reference)}: precision {_fmt(precision)}, recall {_fmt(recall)}; face share {_fmt(eta)} "
+            f"[{_fmt(lo)}, {_fmt(hi)}], corrected {_fmt(fixed)} [{_fmt(f_lo)}, {_fmt(f_hi)}] "
+            "(= share x image precision / image recall, clamped to [0, 1])", highlight=False)
 
 
 def _fmt(value, digits: int = 3) -> str:

@@ -49,8 +49,7 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def start_run(
-    con: duckdb.DuckDBPyConnection,
+def run_row(
     *,
     stage: str,
     annotator: str,
@@ -59,25 +58,29 @@ def start_run(
     params: dict,
     device: str | None = None,
     status: str = "running",
-) -> str:
-    run_id = new_run_id()
-    con.execute(
-        "insert into raw.runs (run_id, stage, annotator, model_digest, params, dataset,"
-        " started_at, status, device, tool_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            stage,
-            annotator,
-            model_digest,
-            json.dumps(params, sort_keys=True),
-            dataset,
-            now(),
-            status,
-            device,
-            f"ingest {__version__} on {socket.gethostname()}",
-        ],
-    )
-    return run_id
+) -> dict:
+    """A new raw.runs row (a fresh run_id, started now), for the warehouse or a run's parts."""
+    return {
+        "run_id": new_run_id(), "stage": stage, "annotator": annotator, "model_digest": model_digest,
+        "params": json.dumps(params, sort_keys=True), "dataset": dataset, "started_at": now(),
+        "finished_at": None, "status": status, "device": device,
+        "tool_version": f"ingest {__version__} on {socket.gethostname()}",
+    }
+
+
+RUN_COLUMNS = ("run_id", "stage", "annotator", "model_digest", "params", "dataset", "started_at", "finished_at",
+               "status", "device", "tool_version")
+
+
+def insert_run(con: duckdb.DuckDBPyConnection, row: dict) -> str:
+    con.execute(f"insert into raw.runs ({', '.join(RUN_COLUMNS)}) values ({', '.join('?' * len(RUN_COLUMNS))})",
+                [row.get(c) for c in RUN_COLUMNS])
+    return row["run_id"]
+
+
+def start_run(con: duckdb.DuckDBPyConnection, **fields) -> str:
+    """Record a new run (``run_row``'s fields) in the warehouse; returns its run_id."""
+    return insert_run(con, run_row(**fields))
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str = "complete") -> None:
@@ -198,4 +201,8 @@ def checkpoint(con: duckdb.DuckDBPyConnection, db: Path) -> None:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in raw_tables()}
+    """Rows per raw table; a table an older warehouse lacks (opened read-only, so never
+    upgraded by init_schema) is left out."""
+    present = {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+    return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in raw_tables() if t in present}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,11 +115,16 @@ class WorkList:
             from raw.image_runs ir join raw.runs r using (run_id)
             where r.annotator = ? and r.dataset = ? {status_filter}""",
             params=[model, annotator, dataset]).to_arrow_reader(CHUNK)
-        for batch in reader:
-            self.con.register("_done", pa.Table.from_batches([batch]))
-            self.con.execute("insert into done select model, image_id from _done")
-            self.con.unregister("_done")
+        self.add_done_ids(model, (pa.Table.from_batches([batch]) for batch in reader))
         cursor.close()
+
+    def add_done_ids(self, model: int, tables: Iterable[pa.Table]) -> None:
+        """Record image ids (a column ``image_id`` of each table) this model has done already,
+        e.g. from a run's Parquet parts; an id given twice counts once."""
+        for table in tables:
+            self.con.register("_done", table)
+            self.con.execute("insert into done select ?::integer, image_id from _done", [model])
+            self.con.unregister("_done")
         self.n_models = max(self.n_models, model + 1)
 
     # -- reading ---------------------------------------------------------------------
@@ -127,7 +132,7 @@ class WorkList:
         shard_filter = f"and r.shard_key % {int(shard[1])} = {int(shard[0])}" if shard else ""
         return f"""
             with done_models as (
-                select image_id, list(model order by model) as models from done group by image_id
+                select image_id, list(distinct model order by model) as models from done group by image_id
             )
             select r.seq, r.fs_path, r.split, r.wnid, r.image_id, coalesce(d.models, []) as done_models
             from refs r left join done_models d using (image_id)

@@ -16,7 +16,8 @@
 {% endmacro %}
 
 {#- The bucket of an apparent age expression; NULL where the age is NULL. Ages below 0 fall
-    in the first bucket; NaN (greater than every number in DuckDB) in the last. -#}
+    in the first bucket. NaN (greater than every number in DuckDB) would fall in the last:
+    the raw schema refuses non-finite ages and stg_faces turns any older one into NULL. -#}
 {% macro age_bucket(age) %}
     {%- set edges = age_bucket_edges() -%}
     {%- set labels = age_bucket_labels() -%}

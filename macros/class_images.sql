@@ -1,7 +1,7 @@
 {#- Images each face annotator processed ok (the denominator of eta and of every per-class
-    share), summed to the grain given: the class grain (annotator, wnid, split) by default,
-    or a coarser one such as (annotator, split). Use as the body of a CTE. -#}
-{% macro class_images(grain=['annotator', 'wnid', 'split']) -%}
+    share), summed to the grain given: the class grain (annotator, dataset, wnid, split) by
+    default, or a coarser one such as (annotator, dataset, split). Use as the body of a CTE. -#}
+{% macro class_images(grain=['annotator', 'dataset', 'wnid', 'split']) -%}
     select
         {{ grain | join(',\n        ') }},
         cast(sum(n_images) as bigint) as n_images

@@ -1,5 +1,9 @@
 -- The raw schema: the public contract between ingest (and any external tool) and dbt.
 -- Names and meanings are fixed; columns may be added, never renamed or repurposed.
+-- Scores, ages and probabilities must be finite: the CHECKs use isfinite() because in DuckDB
+-- NaN = NaN is true and NaN sorts above every number (a NaN age would count as `60+`).
+-- `create table if not exists` never adds a CHECK to an older table; staging turns any
+-- non-finite value such a table holds into NULL.
 create schema if not exists raw;
 
 create table if not exists raw.runs (
@@ -43,13 +47,13 @@ create table if not exists raw.faces (
     run_id varchar not null,
     image_id varchar not null,
     face_idx integer not null,
-    det_score double check (det_score between 0 and 1),
+    det_score double check (isfinite(det_score) and det_score between 0 and 1),
     x1 double,
     y1 double,
     x2 double,
     y2 double,
-    age double,
-    gender_score double check (gender_score between 0 and 1),
+    age double check (isfinite(age)),
+    gender_score double check (isfinite(gender_score) and gender_score between 0 and 1),
     det_raw_score double,
     primary key (run_id, image_id, face_idx)
 );
@@ -57,7 +61,7 @@ create table if not exists raw.faces (
 create table if not exists raw.nsfw (
     run_id varchar not null,
     image_id varchar not null,
-    nsfw_score double check (nsfw_score between 0 and 1),
+    nsfw_score double check (isfinite(nsfw_score) and nsfw_score between 0 and 1),
     probs json,
     primary key (run_id, image_id)
 );
@@ -68,6 +72,36 @@ create table if not exists raw.predictions (
     rank integer not null check (rank between 1 and 5),
     class_index integer,
     wnid varchar,
-    prob double,
+    prob double check (isfinite(prob)),
     primary key (run_id, image_id, rank)
+);
+
+-- Group attributes of a face (e.g. skin_type of a reference label), one row per attribute:
+-- `ingest import --kind faces` fills it from columns named attr_<attribute>.
+create table if not exists raw.face_attributes (
+    run_id varchar not null,
+    image_id varchar not null,
+    face_idx integer not null,
+    attribute varchar not null,
+    value varchar,
+    primary key (run_id, image_id, face_idx, attribute)
+);
+
+-- Human review (DESIGN.md, "Human review"): one row per answer of one reviewer to one
+-- question about an image (annotator and face_idx NULL) or about one face box of an
+-- annotator. `ingest review land` (answers given in `ingest review serve`) and
+-- `ingest import --kind reviews` write it; review_id is then a hash of (dataset, reviewer,
+-- image_id, annotator, face_idx, question), so a reviewer has one answer per item and
+-- landing twice adds nothing. Answers are never updated: another reviewer's is another row.
+create table if not exists raw.reviews (
+    review_id varchar primary key default (cast(uuid() as varchar)),
+    dataset varchar not null,
+    reviewer varchar not null,
+    image_id varchar not null,
+    annotator varchar,
+    face_idx integer,
+    question varchar not null,
+    answer varchar not null,
+    reviewed_at timestamp default current_timestamp,
+    note varchar
 );

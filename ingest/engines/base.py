@@ -1,5 +1,6 @@
 """What every engine does: carry work items through the models and hand back, in work-list
-order, each image with its outcomes (or errors) and no inputs left to infer."""
+order (Ray: in the order they finish), each image once with its outcomes (or errors) and no
+inputs left to infer."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 -- raw.faces, one row per detected face at every detector score, cast to the contract's
--- types (the census keeps det_score >= var face_min_score in int_kept_faces).
+-- types (the census keeps det_score >= var face_min_score in int_kept_faces). A non-finite
+-- score, box coordinate or age (only an old warehouse, created before the schema's CHECK
+-- constraints, can hold one) becomes NULL: it never reaches a mart.
 with source as (
     select * from {{ source('raw', 'faces') }}
 ),
@@ -9,13 +11,13 @@ renamed as (
         cast(run_id as varchar) as run_id,
         cast(image_id as varchar) as image_id,
         cast(face_idx as integer) as face_idx,
-        cast(det_score as double) as det_score,
-        cast(x1 as double) as x1,
-        cast(y1 as double) as y1,
-        cast(x2 as double) as x2,
-        cast(y2 as double) as y2,
-        cast(age as double) as age,
-        cast(gender_score as double) as gender_score
+        {{ finite_or_null('det_score') }} as det_score,
+        {{ finite_or_null('x1') }} as x1,
+        {{ finite_or_null('y1') }} as y1,
+        {{ finite_or_null('x2') }} as x2,
+        {{ finite_or_null('y2') }} as y2,
+        {{ finite_or_null('age') }} as age,
+        {{ finite_or_null('gender_score') }} as gender_score
     from source
 )
 

@@ -1,4 +1,6 @@
--- raw.nsfw, one row per image an NSFW model scored, cast to the contract's types.
+-- raw.nsfw, one row per image an NSFW model scored, cast to the contract's types; a
+-- non-finite nsfw_score (possible only in a warehouse older than the schema's CHECK
+-- constraints) becomes NULL, an unscored image.
 with source as (
     select * from {{ source('raw', 'nsfw') }}
 ),
@@ -7,7 +9,7 @@ renamed as (
     select
         cast(run_id as varchar) as run_id,
         cast(image_id as varchar) as image_id,
-        cast(nsfw_score as double) as nsfw_score,
+        {{ finite_or_null('nsfw_score') }} as nsfw_score,
         cast(probs as json) as probs
     from source
 )

@@ -1,5 +1,6 @@
 -- raw.predictions, a classifier's top-5 ImageNet classes per image, cast to the contract's
--- types.
+-- types; a non-finite prob (only in a warehouse older than the schema's CHECK constraints)
+-- becomes NULL.
 with source as (
     select * from {{ source('raw', 'predictions') }}
 ),
@@ -11,7 +12,7 @@ renamed as (
         cast(rank as integer) as rank,
         cast(class_index as integer) as class_index,
         cast(wnid as varchar) as wnid,
-        cast(prob as double) as prob
+        {{ finite_or_null('prob') }} as prob
     from source
 )
 

@@ -2,6 +2,7 @@
 with summed as (
     select
         annotator,
+        dataset,
         split,
         sum(n_images) as n_images,
         sum(n_images_with_faces) as n_images_with_faces,
@@ -9,15 +10,19 @@ with summed as (
         sum(n_women) as n_women,
         sum(n_men) as n_men
     from {{ ref('class_census') }}
-    group by annotator, split
+    group by annotator, dataset, split
 )
 
 select
     coalesce(summed.annotator, overview.annotator) as annotator,
+    coalesce(summed.dataset, overview.dataset) as dataset,
     coalesce(summed.split, overview.split) as split
 from summed
 full outer join {{ ref('census_overview') }} as overview
-    on summed.annotator = overview.annotator and summed.split = overview.split
+    on
+        summed.annotator = overview.annotator
+        and summed.dataset = overview.dataset
+        and summed.split = overview.split
 where
     summed.annotator is null
     or overview.annotator is null

@@ -2,6 +2,7 @@
 -- and a class without faces has no face statistics.
 select
     annotator,
+    dataset,
     wnid,
     split,
     n_images,

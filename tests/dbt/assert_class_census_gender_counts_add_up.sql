@@ -2,15 +2,17 @@
 with gendered as (
     select
         annotator,
+        dataset,
         wnid,
         split,
         count(gender_score) as n_gendered
     from {{ ref('int_kept_faces') }}
-    group by annotator, wnid, split
+    group by annotator, dataset, wnid, split
 )
 
 select
     census.annotator,
+    census.dataset,
     census.wnid,
     census.split,
     census.n_women,
@@ -20,6 +22,7 @@ from {{ ref('class_census') }} as census
 left join gendered
     on
         census.annotator = gendered.annotator
+        and census.dataset = gendered.dataset
         and census.wnid = gendered.wnid
         and census.split = gendered.split
 where

@@ -1,12 +1,14 @@
 -- Infants are minors; minors are kept faces; class_minors covers class_census exactly.
 select
     minors.annotator,
+    minors.dataset,
     minors.wnid,
     minors.split
 from {{ ref('class_minors') }} as minors
 full outer join {{ ref('class_census') }} as census
     on
         minors.annotator = census.annotator
+        and minors.dataset = census.dataset
         and minors.wnid = census.wnid
         and minors.split = census.split
 where

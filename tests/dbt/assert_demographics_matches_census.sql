@@ -1,4 +1,6 @@
--- demographics.n_faces / n_women / n_men equal the census_overview totals over splits.
+-- demographics.n_faces / n_women / n_men equal the census_overview totals over datasets and
+-- splits, and every face annotator of census_overview has its demographics row (0 faces
+-- included).
 with totals as (
     select
         annotator,
@@ -17,10 +19,7 @@ from totals
 left join {{ ref('demographics') }} as demographics
     on totals.annotator = demographics.annotator
 where
-    totals.n_faces > 0
-    and (
-        demographics.annotator is null
-        or totals.n_faces != demographics.n_faces
-        or totals.n_women != demographics.n_women
-        or totals.n_men != demographics.n_men
-    )
+    demographics.annotator is null
+    or totals.n_faces != demographics.n_faces
+    or totals.n_women != demographics.n_women
+    or totals.n_men != demographics.n_men

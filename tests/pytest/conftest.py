@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from photos import build_small_ilsvrc
+from review_world import review_world  # noqa: F401 (the review tests' session fixture)
 
 from ingest.demo import source_path
 

@@ -30,6 +30,32 @@ def crasher_models() -> list[Model]:
     return [Crasher()]
 
 
+ONCE_WIDTH = 79  # an image this wide kills its worker the first time only (a transient crash)
+ONCE_MARKER = "CENSUS_TEST_CRASHED_ONCE"  # environment: the file that says it has happened
+
+
+class CrashOnce(Crasher):
+    def prepare(self, image):
+        marker = os.environ.get(ONCE_MARKER)
+        if image.width == ONCE_WIDTH and marker and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().prepare(image)
+
+
+def crash_once_models() -> list[Model]:
+    return [CrashOnce()]
+
+
 def dies_at_start() -> list[Model]:
     os.kill(os.getpid(), signal.SIGKILL)
     return []
+
+
+class FailsToLoad(Crasher):
+    def load(self):
+        raise RuntimeError("broken weights")
+
+
+def fails_to_load_models() -> list[Model]:
+    return [FailsToLoad()]

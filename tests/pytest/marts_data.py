@@ -4,7 +4,8 @@ The rows exercise what the marts must get right: two face annotators (one resume
 second run that overlaps and partly fails, one sharded with two runs started at the same
 instant so that run_id breaks the tie), one NSFW model, two classifiers, `error` rows,
 faces below and exactly at the detector threshold, classes with zero faces, one face and
-a constant gender, train and val splits, and a second, non-ImageNet dataset.
+a constant gender, train and val splits, a second, non-ImageNet dataset, and a third dataset
+(SHARED) whose wnids and splits are also ImageNet's: class-level marts must keep it apart.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ FACES_B = "test/faces-b"
 NSFW = "test/nsfw"
 CLF_A = "test/classifier-a"
 CLF_B = "test/classifier-b"
+#: a second ImageNet-like dataset sharing wnids and splits with "imagenet"
+SHARED = "imagenet-copy"
+BASSOON = "n02804610"  # an instrument class outside the paper's 16 (seed in_paper false)
 
 # dbt vars for the test build: small thresholds so the small data set exercises the filters.
 TEST_VARS = {"human_delta_top_k": 3, "synset_min_images": 8}
@@ -185,7 +189,7 @@ def build_raw(seed: int = 7) -> dict[str, pd.DataFrame]:
             for rank, wnid in enumerate(picks, start=1):
                 predictions.append((run_id, iid, rank, wnid, 0.5 / rank))
     predictions = pd.DataFrame(predictions, columns=["run_id", "image_id", "rank", "wnid", "prob"])
-    return {
+    raw = {
         "runs": runs,
         "images": images,
         "image_runs": image_runs,
@@ -193,6 +197,64 @@ def build_raw(seed: int = 7) -> dict[str, pd.DataFrame]:
         "nsfw": nsfw,
         "predictions": predictions,
     }
+    return add_shared_dataset(raw, groups, seed)
+
+
+def add_shared_dataset(raw: dict[str, pd.DataFrame], groups: dict[str, list[str]], seed: int) -> dict:
+    """Rows of SHARED, a dataset with ImageNet's wnid and split names (its own random stream,
+    so the rows above stay as they are): faces with a strongly male apparent gender (pooling
+    with "imagenet" would move every class mean), an instrument outside the paper's 16, an
+    image that fails in one face run and succeeds in a retry, and one that always fails."""
+    rng = np.random.default_rng(seed + 1000)
+    wnids = [groups["dogs"][0], groups["instruments"][0], groups["special"][0], groups["others"][3], BASSOON]
+    images = []
+    for wnid in wnids:
+        for split, n in (("train", 9), ("val", 4)):
+            images += [(SHARED, split, wnid, f"{split}/{wnid}/{wnid}_{i}.JPEG") for i in range(n)]
+    images = pd.DataFrame(images, columns=["dataset", "split", "wnid", "rel_path"])
+    images["image_id"] = [image_id(d, r) for d, r in zip(images.dataset, images.rel_path, strict=True)]
+    images["file_bytes"] = rng.integers(1000, 100000, len(images))
+    runs = pd.DataFrame(
+        [
+            ("run-fa-copy", "faces", FACES_A, SHARED, "2024-03-01 10:00:00", "complete"),
+            ("run-fa-copy-retry", "faces", FACES_A, SHARED, "2024-03-02 10:00:00", "complete"),
+            ("run-fb-copy", "faces", FACES_B, SHARED, "2024-03-01 11:00:00", "complete"),
+            ("run-nsfw-copy", "nsfw", NSFW, SHARED, "2024-03-01 12:00:00", "complete"),
+            ("run-clf-a-copy", "classify", CLF_A, SHARED, "2024-03-01 13:00:00", "complete"),
+        ],
+        columns=["run_id", "stage", "annotator", "dataset", "started_at", "status"],
+    )
+    runs["started_at"] = pd.to_datetime(runs["started_at"])
+    ids = list(images.image_id)
+    retried, failed = ids[0], ids[1]
+    image_runs = [(run_id, iid, "ok", None) for run_id in ("run-fa-copy", "run-fb-copy", "run-nsfw-copy",
+                                                            "run-clf-a-copy") for iid in ids]
+    image_runs = [(r, i, "error" if r == "run-fa-copy" and i in (retried, failed) else s, e)
+                  for r, i, s, e in image_runs]
+    image_runs = [(r, i, s, "boom" if s == "error" else e) for r, i, s, e in image_runs]
+    image_runs += [("run-fa-copy-retry", retried, "ok", None), ("run-fa-copy-retry", failed, "error", "boom")]
+    image_runs = pd.DataFrame(image_runs, columns=["run_id", "image_id", "status", "error"])
+    wnid_of = dict(zip(images.image_id, images.wnid, strict=True))
+    faces = []
+    for run_id, iid, status in image_runs[["run_id", "image_id", "status"]].itertuples(index=False):
+        if status != "ok" or not run_id.startswith("run-f"):
+            continue
+        for idx in range(int(rng.integers(0, 3))):
+            faces.append((run_id, iid, idx, float(rng.choice([0.5, 0.95, 0.99])), float(rng.uniform(1, 80)),
+                          float(np.clip(0.85 + rng.normal(0, 0.1), 0, 1))))
+    faces = pd.DataFrame(faces, columns=["run_id", "image_id", "face_idx", "det_score", "age", "gender_score"])
+    nsfw = image_runs[image_runs.run_id == "run-nsfw-copy"][["run_id", "image_id"]].copy()
+    nsfw["nsfw_score"] = rng.uniform(0.6, 1.0, len(nsfw))
+    predictions = []
+    for iid in image_runs[image_runs.run_id == "run-clf-a-copy"].image_id:
+        label = wnid_of[iid]
+        picks = list(rng.choice([w for w in wnids if w != label], 4, replace=False))
+        picks.insert(0 if rng.random() < 0.7 else 4, label)
+        predictions += [("run-clf-a-copy", iid, rank, w, 0.5 / rank) for rank, w in enumerate(picks, start=1)]
+    predictions = pd.DataFrame(predictions, columns=["run_id", "image_id", "rank", "wnid", "prob"])
+    extra = {"runs": runs, "images": images, "image_runs": image_runs, "faces": faces, "nsfw": nsfw,
+             "predictions": predictions}
+    return {name: pd.concat([frame, extra[name]], ignore_index=True) for name, frame in raw.items()}
 
 
 def write_raw(db_path: Path, raw: dict[str, pd.DataFrame] | None) -> None:

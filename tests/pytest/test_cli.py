@@ -52,7 +52,7 @@ def test_init_is_idempotent(tmp_path):
     tables = {r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
     con.close()
-    assert tables == {"runs", "images", "image_runs", "faces", "nsfw", "predictions"}
+    assert tables == {"runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions", "reviews"}
 
 
 def test_init_honours_census_db(tmp_path, monkeypatch):

@@ -123,3 +123,61 @@ def test_missing_columns_and_unknown_dataset(warehouse, tmp_path):
         import_file(path, kind="nsfw", annotator="a", dataset="other", db=db)
     with pytest.raises(CensusError, match="Unknown kind"):
         import_file(path, kind="boxes", annotator="a", dataset="ds", db=db)
+
+
+# -- issue 12, item 5: non-finite values never land --------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_nan_age_is_rejected_by_row_and_nothing_lands(warehouse, tmp_path, suffix):
+    """A NaN age (text "nan" in a CSV, a float NaN in Parquet, which pandas alone cannot tell
+    from a null) is reported with its row number; a blank age is fine; nothing is imported."""
+    _, base_db = warehouse
+    db = _copy(base_db, tmp_path)
+    before = count(db, "select (select count(*) from raw.runs), (select count(*) from raw.faces)")
+    rel = "train/n04350905/n04350905_1.JPEG"
+    frame = pd.DataFrame({"rel_path": [rel] * 3, "face_idx": [0, 1, 2], "det_score": [0.99, 0.95, 0.97],
+                          "age": [31.5, None, float("nan")], "gender_score": [0.8, 0.1, 0.3]})
+    path = tmp_path / f"faces{suffix}"
+    if suffix == ".csv":
+        frame["age"] = ["31.5", "", "nan"]
+        frame.to_csv(path, index=False)
+        row = 4  # the header is row 1
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        ages = pa.array([31.5, None, float("nan")], type=pa.float64())  # a null, then a real NaN
+        pq.write_table(table.set_column(table.schema.get_field_index("age"), "age", ages), path)
+        row = 3
+    with pytest.raises(CensusError) as caught:
+        import_file(path, kind="faces", annotator="dex/2019", dataset="ds", db=db)
+    message = str(caught.value)
+    assert f"row {row}: age is not a finite number" in message and "nothing was imported" in message
+    assert f"row {row - 1}:" not in message  # the blank age is not a problem
+    assert count(db, "select (select count(*) from raw.runs), (select count(*) from raw.faces)") == before
+
+
+@pytest.mark.parametrize(("table", "column", "value"), [
+    ("faces", "age", "nan"), ("faces", "age", "inf"), ("faces", "gender_score", "nan"),
+    ("faces", "det_score", "-inf"), ("nsfw", "nsfw_score", "nan"), ("predictions", "prob", "inf"),
+])
+def test_the_schema_refuses_non_finite_values_from_plain_inserts(tmp_path, table, column, value):
+    """External tools write with plain INSERTs: the raw schema's CHECKs refuse NaN and inf
+    (DuckDB's NaN = NaN is true, so isfinite() does the check), and nothing lands."""
+    import duckdb
+
+    from ingest.warehouse import init_schema
+
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    init_schema(con)
+    keys = {"faces": "run_id, image_id, face_idx", "nsfw": "run_id, image_id", "predictions": "run_id, image_id, rank"}
+    key_values = {"faces": "'r', 'i', 0", "nsfw": "'r', 'i'", "predictions": "'r', 'i', 1"}
+    with pytest.raises(duckdb.ConstraintException, match="CHECK constraint failed"):
+        con.execute(f"insert into raw.{table} ({keys[table]}, {column}) "
+                    f"values ({key_values[table]}, '{value}'::double)")
+    con.execute(f"insert into raw.{table} ({keys[table]}, {column}) values ({key_values[table]}, null)")
+    assert con.execute(f"select count(*), count({column}) from raw.{table}").fetchone() == (1, 0)
+    con.close()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from marts_data import (
+    BASSOON,
     CLF_A,
     CLF_B,
     FACE_MIN_SCORE,
@@ -26,6 +27,7 @@ from marts_data import (
     NSFW_DAMPING,
     NSFW_MIN_FACES,
     NSFW_SEED,
+    SHARED,
     SYNSET_MIN_FACE_SHARE,
     TEST_VARS,
     build_raw,
@@ -35,6 +37,7 @@ from marts_data import (
 )
 from scipy import stats
 from sklearn.cluster import AffinityPropagation
+from sklearn.preprocessing import StandardScaler
 
 TOL = 1e-9
 TOP_K = TEST_VARS["human_delta_top_k"]
@@ -76,7 +79,7 @@ def winning(raw, stage: str) -> pd.DataFrame:
     ir = ir[(ir.status_x == "ok") & (ir.stage == stage)]
     ir = ir.sort_values(["annotator", "image_id", "started_at", "run_id"])
     win = ir.groupby(["annotator", "image_id"], as_index=False).tail(1)[["annotator", "image_id", "run_id"]]
-    return win.merge(raw["images"][["image_id", "split", "wnid"]], on="image_id")
+    return win.merge(raw["images"][["image_id", "dataset", "split", "wnid"]], on="image_id")
 
 
 def kept_faces(raw) -> pd.DataFrame:
@@ -97,16 +100,19 @@ def pop_skew(values: pd.Series):
         return nan_to_none(float(stats.skew(values.to_numpy(dtype=float), bias=True)))
 
 
+CLASS = ["annotator", "dataset", "wnid", "split"]  # the class grain: datasets never pool
+
+
 def ref_class_census(raw) -> pd.DataFrame:
-    processed = winning(raw, "faces").groupby(["annotator", "wnid", "split"]).size().rename("n_images").reset_index()
+    processed = winning(raw, "faces").groupby(CLASS).size().rename("n_images").reset_index()
     faces = kept_faces(raw)
     rows = []
-    for key, part in faces.groupby(["annotator", "wnid", "split"]):
+    for key, part in faces.groupby(CLASS):
         women = part[part.gender_score < 0.5]
         men = part[part.gender_score >= 0.5]
         rows.append(
             dict(
-                zip(["annotator", "wnid", "split"], key, strict=True),
+                zip(CLASS, key, strict=True),
                 n_images_with_faces=part.image_id.nunique(),
                 n_faces=len(part),
                 mean_age=part.age.mean(),
@@ -124,7 +130,7 @@ def ref_class_census(raw) -> pd.DataFrame:
             )
         )
     stats_df = pd.DataFrame(rows)
-    out = processed.merge(stats_df, on=["annotator", "wnid", "split"], how="left")
+    out = processed.merge(stats_df, on=CLASS, how="left")
     for col in ["n_images_with_faces", "n_faces", "n_women", "n_men"]:
         out[col] = out[col].fillna(0).astype(int)
     out["eta"] = out.n_images_with_faces / out.n_images
@@ -167,10 +173,14 @@ def test_fixture_covers_the_edge_cases(raw, warehouse):
     assert set(census.annotator) == {FACES_A, FACES_B}
     assert set(census.split) == {"train", "val"}
     assert {"cat", "dog"} <= set(census.wnid)
+    # A second dataset with ImageNet's wnid and split names keeps rows of its own.
+    shared = census[census.dataset == SHARED]
+    same = census[census.dataset == "imagenet"].merge(shared, on=["annotator", "wnid", "split"])
+    assert len(same) >= 8 and (same.mean_gender_x != same.mean_gender_y).any()
     # The resumed run wins where it has the image ok; the first run where the second failed.
     results = mart_intermediate(warehouse, "int_image_results")
     fa = results[(results.annotator == FACES_A) & (results.stage == "faces")]
-    assert {"run-fa-1", "run-fa-2", "run-fa-pets"} == set(fa.run_id)
+    assert {"run-fa-1", "run-fa-2", "run-fa-pets", "run-fa-copy", "run-fa-copy-retry"} == set(fa.run_id)
     ir = raw["image_runs"]
     second_ok = set(ir[(ir.run_id == "run-fa-2") & (ir.status == "ok")].image_id)
     assert set(fa[fa.run_id == "run-fa-2"].image_id) == second_ok
@@ -203,13 +213,14 @@ def mart_intermediate(db: Path, name: str) -> pd.DataFrame:
 
 
 def test_class_census(raw, warehouse):
-    compare(mart(warehouse, "class_census"), ref_class_census(raw), ["annotator", "wnid", "split"])
+    compare(mart(warehouse, "class_census"), ref_class_census(raw), CLASS)
 
 
 def test_census_overview(raw, warehouse):
-    processed = winning(raw, "faces").groupby(["annotator", "split"]).size().rename("n_images").reset_index()
+    keys = ["annotator", "dataset", "split"]
+    processed = winning(raw, "faces").groupby(keys).size().rename("n_images").reset_index()
     faces = kept_faces(raw)
-    g = faces.groupby(["annotator", "split"])
+    g = faces.groupby(keys)
     totals = pd.DataFrame(
         {
             "n_images_with_faces": g.image_id.nunique(),
@@ -221,9 +232,9 @@ def test_census_overview(raw, warehouse):
             "mean_age_men": g.apply(lambda p: p.age[p.gender_score >= 0.5].mean(), include_groups=False),
         }
     ).reset_index()
-    expected = processed.merge(totals, on=["annotator", "split"], how="left")
+    expected = processed.merge(totals, on=keys, how="left")
     expected["share_images_with_faces"] = expected.n_images_with_faces / expected.n_images
-    compare(mart(warehouse, "census_overview"), expected, ["annotator", "split"])
+    compare(mart(warehouse, "census_overview"), expected, keys)
 
 
 def test_demographics(raw, warehouse):
@@ -273,7 +284,7 @@ def test_synset_gender_rank(raw, warehouse):
     train["pct_female"] = 100 * train.n_women / (train.n_women + train.n_men)
     train["pct_male"] = 100 * train.n_men / (train.n_women + train.n_men)
     parts = []
-    for _, part in train.groupby("annotator"):
+    for _, part in train.groupby(["annotator", "dataset"]):
         part = part.copy()
         order_f = part.sort_values(["pct_female", "wnid"], ascending=[False, True])
         part.loc[order_f.index, "rank_female"] = np.arange(1, len(part) + 1)
@@ -283,6 +294,7 @@ def test_synset_gender_rank(raw, warehouse):
     expected = pd.concat(parts)[
         [
             "annotator",
+            "dataset",
             "wnid",
             "n_images",
             "n_images_with_faces",
@@ -296,21 +308,21 @@ def test_synset_gender_rank(raw, warehouse):
         ]
     ]
     actual = mart(warehouse, "synset_gender_rank")
-    compare(actual, expected, ["annotator", "wnid"])
+    compare(actual, expected, ["annotator", "dataset", "wnid"])
     assert len(actual) >= 4 and len(actual) < len(census[census.split == "train"]), "the filters bite"
 
 
 def test_class_minors(raw, warehouse):
-    processed = winning(raw, "faces").groupby(["annotator", "wnid", "split"]).size().rename("n_images").reset_index()
+    processed = winning(raw, "faces").groupby(CLASS).size().rename("n_images").reset_index()
     faces = kept_faces(raw)
     children = set(read_seed("child_classes").wnid)
     rows = []
-    for key, part in faces.groupby(["annotator", "wnid", "split"]):
+    for key, part in faces.groupby(CLASS):
         minors = part[part.age < MINOR_AGE]
         infants = part[part.age < INFANT_AGE]
         rows.append(
             dict(
-                zip(["annotator", "wnid", "split"], key, strict=True),
+                zip(CLASS, key, strict=True),
                 n_faces=len(part),
                 n_faces_with_age=int(part.age.notna().sum()),
                 n_minors=len(minors),
@@ -321,14 +333,14 @@ def test_class_minors(raw, warehouse):
                 n_images_with_infants=infants.image_id.nunique(),
             )
         )
-    expected = processed.merge(pd.DataFrame(rows), on=["annotator", "wnid", "split"], how="left")
+    expected = processed.merge(pd.DataFrame(rows), on=CLASS, how="left")
     counts = ["n_faces", "n_faces_with_age", "n_minors", "n_infants", "n_images_with_minors", "n_images_with_infants"]
     for col in counts:
         expected[col] = expected[col].fillna(0).astype(int)
     expected["share_images_with_minors"] = expected.n_images_with_minors / expected.n_images
     expected["is_paper_child_class"] = expected.wnid.isin(children)
     actual = mart(warehouse, "class_minors")
-    compare(actual, expected, ["annotator", "wnid", "split"])
+    compare(actual, expected, CLASS)
     assert actual.n_infants.sum() > 0 and actual.is_paper_child_class.any()
 
 
@@ -336,10 +348,11 @@ def test_annotator_agreement(raw, warehouse):
     census = ref_class_census(raw)
     a = census[census.annotator == FACES_A]
     b = census[census.annotator == FACES_B]
-    both = a.merge(b, on=["wnid", "split"], suffixes=("_a", "_b"))
+    both = a.merge(b, on=["dataset", "wnid", "split"], suffixes=("_a", "_b"))
     rows = []
-    for split, part in both.groupby("split"):
-        row = {"annotator_a": FACES_A, "annotator_b": FACES_B, "split": split, "n_classes": len(part)}
+    for (dataset, split), part in both.groupby(["dataset", "split"]):
+        row = {"annotator_a": FACES_A, "annotator_b": FACES_B, "dataset": dataset, "split": split,
+               "n_classes": len(part)}
         for metric in ["eta", "gender_skewness", "mean_age"]:
             pair = part[[f"{metric}_a", f"{metric}_b"]].astype(float).dropna()
             if metric != "eta":
@@ -350,7 +363,8 @@ def test_annotator_agreement(raw, warehouse):
             row[f"pearson_{metric}"] = r
         rows.append(row)
     actual = mart(warehouse, "annotator_agreement")
-    compare(actual, pd.DataFrame(rows), ["annotator_a", "annotator_b", "split"])
+    compare(actual, pd.DataFrame(rows), ["annotator_a", "annotator_b", "dataset", "split"])
+    assert set(actual.dataset) == {"imagenet", SHARED}
     assert actual.pearson_eta.notna().all() and actual.pearson_gender_skewness.notna().any()
 
 
@@ -359,19 +373,20 @@ def test_annotator_agreement(raw, warehouse):
 
 def ref_class_nsfw(raw) -> pd.DataFrame:
     nsfw = winning(raw, "nsfw").merge(raw["nsfw"], on=["run_id", "image_id"], how="left")
-    g = nsfw.groupby(["annotator", "wnid", "split"])
+    g = nsfw.groupby(CLASS)
     return pd.DataFrame(
         {
             "n_images": g.size(),
             "n_scored": g.nsfw_score.count(),
             "mean_nsfw": g.nsfw_score.mean(),
             "std_nsfw": g.nsfw_score.std(),
+            "std_nsfw_pop": g.nsfw_score.std(ddof=0),
         }
     ).reset_index()
 
 
 def test_class_nsfw(raw, warehouse):
-    compare(mart(warehouse, "class_nsfw"), ref_class_nsfw(raw), ["annotator", "wnid", "split"])
+    compare(mart(warehouse, "class_nsfw"), ref_class_nsfw(raw), CLASS)
 
 
 def test_nsfw_clusters(raw, warehouse):
@@ -380,10 +395,14 @@ def test_nsfw_clusters(raw, warehouse):
     census = ref_class_census(raw)
     census = census[(census.split == "train") & census.mean_gender.notna() & (census.n_faces >= NSFW_MIN_FACES)]
     frames = []
-    for face_annotator, faces in census.groupby("annotator"):
-        classes = nsfw.merge(faces, on="wnid", suffixes=("", "_faces")).sort_values("wnid").reset_index(drop=True)
+    for (face_annotator, _dataset), faces in census.groupby(["annotator", "dataset"]):
+        classes = nsfw.merge(faces, on=["dataset", "wnid"], suffixes=("", "_faces"))
+        classes = classes.sort_values("wnid").reset_index(drop=True)
+        if classes.empty:
+            continue
         ap = AffinityPropagation(damping=NSFW_DAMPING, random_state=NSFW_SEED, max_iter=1000)
-        labels = ap.fit(classes[["mean_nsfw", "mean_gender"]].to_numpy(dtype=float)).labels_
+        features = StandardScaler().fit_transform(classes[["mean_nsfw", "mean_gender"]].to_numpy(dtype=float))
+        labels = ap.fit(features).labels_
         classes["cluster_id"] = labels
         means = classes.groupby("cluster_id").mean_nsfw.mean()
         classes["cluster_mean_nsfw"] = classes.cluster_id.map(means)
@@ -396,6 +415,7 @@ def test_nsfw_clusters(raw, warehouse):
         [
             "nsfw_annotator",
             "face_annotator",
+            "dataset",
             "wnid",
             "cluster_id",
             "is_review_shortlist",
@@ -409,23 +429,40 @@ def test_nsfw_clusters(raw, warehouse):
         ]
     ]
     actual = mart(warehouse, "nsfw_clusters")
-    compare(actual, expected, ["nsfw_annotator", "face_annotator", "wnid"])
-    assert (actual.cluster_id >= 0).all() and actual.n_clusters.min() >= 2
+    compare(actual, expected, ["nsfw_annotator", "face_annotator", "dataset", "wnid"])
+    assert (actual.cluster_id >= 0).all() and actual[actual.dataset == "imagenet"].n_clusters.min() >= 2
+
+
+def test_nsfw_cluster_features_are_standardised():
+    """Hand-computed z-scores (population std): a column 0, 2 becomes -1, 1; 10, 30, 50
+    becomes -sqrt(1.5), 0, sqrt(1.5); a constant column becomes zeros. So the clusters do not
+    change when age is in months instead of years: no feature wins by its unit."""
+    clusters = load_python_model("nsfw/nsfw_clusters.py")
+    assert np.allclose(clusters.standardise(np.array([[0.0, 5.0], [2.0, 5.0]])), [[-1, 0], [1, 0]])
+    assert np.allclose(clusters.standardise(np.array([[10.0], [30.0], [50.0]]))[:, 0],
+                       [-math.sqrt(1.5), 0, math.sqrt(1.5)])
+    rng = np.random.default_rng(3)
+    features = np.column_stack([rng.uniform(0, 1, 30), rng.uniform(0, 1, 30), rng.uniform(1, 80, 30)])
+    in_months = features * [1, 1, 12]
+    labels = clusters.cluster_labels(clusters.standardise(features), NSFW_DAMPING, NSFW_SEED)
+    assert (labels == clusters.cluster_labels(clusters.standardise(in_months), NSFW_DAMPING, NSFW_SEED)).all()
+    assert len(set(labels)) >= 2
 
 
 def test_hand_survey_check(raw, warehouse):
     survey = read_seed("hand_survey_2020")
     survey["mean_nsfw_train"] = survey.mean_nsfw_train.astype(float)
     nsfw = ref_class_nsfw(raw)
-    train = nsfw[nsfw.split == "train"][["annotator", "wnid", "n_images", "mean_nsfw"]]
+    train = nsfw[nsfw.split == "train"][["annotator", "dataset", "wnid", "n_images", "mean_nsfw"]]
     rows = []
-    for wnid, part in survey.groupby("wnid"):
-        row = train[train.wnid == wnid]
+    for dataset, (wnid, part) in ((d, w) for d in sorted(set(nsfw.dataset)) for w in survey.groupby("wnid")):
+        row = train[(train.dataset == dataset) & (train.wnid == wnid)]
         ours = float(row.mean_nsfw.iloc[0]) if len(row) else None
         paper = float(part.mean_nsfw_train.iloc[0])
         rows.append(
             {
                 "annotator": NSFW,
+                "dataset": dataset,
                 "wnid": wnid,
                 "label": part.label.iloc[0],
                 "n_hand_labelled": len(part),
@@ -440,8 +477,12 @@ def test_hand_survey_check(raw, warehouse):
             }
         )
     actual = mart(warehouse, "hand_survey_check")
-    compare(actual, pd.DataFrame(rows), ["annotator", "wnid"])
-    assert actual.mean_nsfw_train.notna().sum() == 2  # bikini and maillot are in the data
+    compare(actual, pd.DataFrame(rows), ["annotator", "dataset", "wnid"])
+    # bikini and maillot are in "imagenet", bikini in the shared copy, never pooled
+    assert actual.mean_nsfw_train.notna().sum() == 3
+    # the row the text of Table 6 lost: 6 maillot/tank suit images, 1 verifiably pornographic
+    tank_suit = actual[actual.wnid == "n03710721"]
+    assert set(tank_suit.n_hand_labelled) == {6} and set(tank_suit.n_verifiably_pornographic) == {1}
 
 
 # ---------------------------------------------------------------- accuracy marts
@@ -454,20 +495,20 @@ def ref_class_accuracy(raw) -> pd.DataFrame:
     results = results.merge(hits.reset_index(), on=["run_id", "image_id"], how="left")
     results["top1"] = (results.label_rank == 1).astype(float)
     results["top5"] = (results.label_rank <= 5).astype(float)
-    g = results.groupby(["annotator", "wnid", "split"])
+    g = results.groupby(CLASS)
     return pd.DataFrame({"n_images": g.size(), "top1": g.top1.mean(), "top5": g.top5.mean()}).reset_index()
 
 
 def test_class_accuracy(raw, warehouse):
     actual = mart(warehouse, "class_accuracy")
-    compare(actual, ref_class_accuracy(raw), ["annotator", "wnid", "split"])
+    compare(actual, ref_class_accuracy(raw), CLASS)
     assert set(actual.annotator) == {CLF_A, CLF_B}
 
 
 def ref_class_human_delta(raw) -> pd.DataFrame:
     census = ref_class_census(raw)
-    train = census[census.split == "train"].set_index(["annotator", "wnid"])
-    val = census[census.split == "val"].set_index(["annotator", "wnid"])
+    train = census[census.split == "train"].set_index(["annotator", "dataset", "wnid"])
+    val = census[census.split == "val"].set_index(["annotator", "dataset", "wnid"])
     index = train.index.union(val.index)
     out = pd.DataFrame(index=index).reset_index()
     out["n_images_train"] = train.n_images.reindex(index).to_numpy()
@@ -480,7 +521,7 @@ def ref_class_human_delta(raw) -> pd.DataFrame:
     ]
     out["human_delta"] = out.human_delta.astype(float)
     out["rank_human_delta"] = np.nan
-    for _, part in out[out.human_delta.notna()].groupby("annotator"):
+    for _, part in out[out.human_delta.notna()].groupby(["annotator", "dataset"]):
         order = part.sort_values(["human_delta", "wnid"], ascending=[False, True]).index
         out.loc[order, "rank_human_delta"] = np.arange(1, len(order) + 1)
     out["is_top_k"] = out.rank_human_delta <= TOP_K
@@ -490,43 +531,91 @@ def ref_class_human_delta(raw) -> pd.DataFrame:
 def test_class_human_delta(raw, warehouse):
     actual = mart(warehouse, "class_human_delta")
     expected = ref_class_human_delta(raw)
-    compare(actual, expected, ["annotator", "wnid"])
-    assert actual.human_delta.isna().any() and actual.is_top_k.sum() == 2 * TOP_K
+    compare(actual, expected, ["annotator", "dataset", "wnid"])
+    with_delta = expected[expected.human_delta.notna()].groupby(["annotator", "dataset"]).size()
+    assert actual.human_delta.isna().any() and actual.is_top_k.sum() == with_delta.clip(upper=TOP_K).sum()
+    assert (with_delta > TOP_K).sum() >= 2
+
+
+def ref_welch(top: np.ndarray, rest: np.ndarray) -> tuple:
+    """scipy's Welch test; all three NULL with a group below two or a non-finite t."""
+    if len(top) < 2 or len(rest) < 2:
+        return None, None, None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.ttest_ind(top, rest, equal_var=False)
+    values = (float(res.statistic), float(res.df), float(res.pvalue))
+    return values if all(math.isfinite(v) for v in values) else (None, None, None)
 
 
 def test_human_delta_ttest(raw, warehouse):
+    """The top-k human-delta classes against the GENERAL POPULATION (Appendix B.6): every
+    other class of the dataset with a val top-5 accuracy, with or without val persons."""
     deltas = ref_class_human_delta(raw)
-    deltas = deltas[deltas.human_delta.notna()]
     accuracy = ref_class_accuracy(raw)
     accuracy = accuracy[accuracy.split == "val"]
-    rows = []
-    for classifier, acc in accuracy.groupby("annotator"):
-        for face_annotator, part in deltas.groupby("annotator"):
+    rows, rest_without_val_persons = [], 0
+    for (classifier, dataset), acc in accuracy.groupby(["annotator", "dataset"]):
+        population = acc.set_index("wnid").top5
+        in_dataset = deltas[(deltas.dataset == dataset) & deltas.human_delta.notna()]
+        for face_annotator, part in in_dataset.groupby("annotator"):
             ranked = part.sort_values(["human_delta", "wnid"], ascending=[False, True])
-            top_wnids = list(ranked.wnid[:TOP_K])
-            rest_wnids = list(ranked.wnid[TOP_K:])
-            acc_by = acc.set_index("wnid").top5
-            top = acc_by.reindex(top_wnids).dropna().to_numpy()
-            rest = acc_by.reindex(rest_wnids).dropna().to_numpy()
-            res = stats.ttest_ind(top, rest, equal_var=False)
+            top_wnids = set(ranked.wnid[:TOP_K])
+            top = population[population.index.isin(top_wnids)].sort_index()
+            rest = population[~population.index.isin(top_wnids)]
+            with_delta = set(part.wnid)
+            rest_without_val_persons += sum(w not in with_delta for w in rest.index)
+            t_stat, dof, p_value = ref_welch(top.to_numpy(), rest.to_numpy())
             rows.append(
                 {
                     "classifier_annotator": classifier,
                     "face_annotator": face_annotator,
+                    "dataset": dataset,
                     "top_k": TOP_K,
                     "n_top": len(top),
                     "n_rest": len(rest),
-                    "mean_top": top.mean(),
-                    "mean_rest": rest.mean(),
-                    "t_statistic": float(res.statistic),
-                    "dof": float(res.df),
-                    "p_value": float(res.pvalue),
-                    "top_wnids": ",".join(sorted(w for w in top_wnids if w in acc_by.index)),
+                    "mean_top": top.mean() if len(top) else None,
+                    "mean_rest": rest.mean() if len(rest) else None,
+                    "t_statistic": t_stat,
+                    "dof": dof,
+                    "p_value": p_value,
+                    "top_wnids": ",".join(top.index),
                 }
             )
     actual = mart(warehouse, "human_delta_ttest")
-    compare(actual, pd.DataFrame(rows), ["classifier_annotator", "face_annotator"])
-    assert len(actual) == 4 and actual.p_value.notna().all()
+    compare(actual, pd.DataFrame(rows), ["classifier_annotator", "face_annotator", "dataset"])
+    imagenet = actual[actual.dataset == "imagenet"]
+    assert len(imagenet) == 4 and imagenet.p_value.notna().all()
+    # the rest includes classes with no val person (no human delta): the general population
+    assert rest_without_val_persons > 0
+    # never half a row: the three statistics are NULL together
+    assert (actual.t_statistic.isna() == actual.dof.isna()).all()
+    assert (actual.t_statistic.isna() == actual.p_value.isna()).all()
+
+
+def test_welch_by_hand_and_all_or_nothing():
+    """Hand-computed Welch test of the model's own function: top .5, .7 (mean .6, var .02),
+    rest .6, .8, 1.0 (mean .8, var .04): se^2 = .02/2 + .04/3 = .07/3, t = -.2 / sqrt(.07/3),
+    dof = (.07/3)^2 / (.01^2 / 1 + (.04/3)^2 / 2) = 49/17. Two constant groups give an
+    infinite t: then t, dof and p are all NULL."""
+    welch = load_python_model("accuracy/human_delta_ttest.py").welch
+    t_stat, dof, p_value = welch(np.array([0.5, 0.7]), np.array([0.6, 0.8, 1.0]))
+    assert math.isclose(t_stat, -0.2 / math.sqrt(0.07 / 3), rel_tol=1e-12)
+    assert math.isclose(dof, 49 / 17, rel_tol=1e-12)
+    assert 0.2 < p_value < 0.35
+    assert welch(np.array([1.0, 1.0]), np.array([0.5, 0.5, 0.5])) == (None, None, None)
+    assert welch(np.array([1.0]), np.array([0.5, 0.6])) == (None, None, None)
+
+
+def load_python_model(relative: str):
+    """A dbt Python model's module (models/marts/<relative>), to test its functions."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "models" / "marts" / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---------------------------------------------------------------- co-occurrence marts
@@ -537,11 +626,13 @@ def test_dog_group_gender(raw, warehouse):
     dogs = read_seed("akc_dog_groups")
     train = census[(census.split == "train") & (census.n_faces > 0)].merge(dogs[["wnid", "akc_group"]], on="wnid")
     rows = []
-    for (annotator, group), part in train.groupby(["annotator", "akc_group"]):
+    for (annotator, dataset, group), part in train.groupby(["annotator", "dataset", "akc_group"]):
         women, men = int(part.n_women.sum()), int(part.n_men.sum())
         rows.append(
             {
                 "annotator": annotator,
+                "dataset": dataset,
+                "grouping": "akc",  # the default var dog_grouping
                 "akc_group": group,
                 "n_classes": len(part),
                 "n_faces": int(part.n_faces.sum()),
@@ -556,19 +647,24 @@ def test_dog_group_gender(raw, warehouse):
             }
         )
     actual = mart(warehouse, "dog_group_gender")
-    compare(actual, pd.DataFrame(rows), ["annotator", "akc_group"])
-    assert len(actual) >= 4
+    compare(actual, pd.DataFrame(rows), ["annotator", "dataset", "akc_group"])
+    assert len(actual) >= 4 and SHARED in set(actual.dataset)
 
 
 def test_instrument_gender_skew(raw, warehouse):
+    """By default only the paper's 16 instruments (seed in_paper): the shared dataset's
+    bassoon class has faces but is not reported."""
     census = ref_class_census(raw)
     instruments = read_seed("instrument_stereotypes")
-    expected = census[census.split == "train"].merge(instruments, on="wnid")[
+    instruments["in_paper"] = instruments.in_paper == "true"
+    expected = census[census.split == "train"].merge(instruments[instruments.in_paper], on="wnid")[
         [
             "annotator",
+            "dataset",
             "wnid",
             "label",
             "stereotype",
+            "in_paper",
             "n_images",
             "n_faces",
             "gender_skewness",
@@ -578,8 +674,83 @@ def test_instrument_gender_skew(raw, warehouse):
         ]
     ]
     actual = mart(warehouse, "instrument_gender_skew")
-    compare(actual, expected, ["annotator", "wnid"])
-    assert len(actual) == 8
+    compare(actual, expected, ["annotator", "dataset", "wnid"])
+    assert len(actual) == 10
+    assert BASSOON in set(census.wnid) and BASSOON not in set(actual.wnid)
+
+
+# ---------------------------------------------------------------- coverage, summary and card
+
+
+def ref_annotator_coverage(raw) -> pd.DataFrame:
+    """Per annotator, stage and dataset: images ever ok, images never ok, and the result rows
+    of the winning runs."""
+    attempts = raw["image_runs"].merge(raw["runs"][["run_id", "annotator", "stage"]], on="run_id")
+    attempts = attempts.merge(raw["images"][["image_id", "dataset"]], on="image_id")
+    ever_ok = attempts.groupby(["annotator", "stage", "dataset", "image_id"]).status.apply(lambda s: (s == "ok").any())
+    ever_ok = ever_ok.rename("ok").reset_index()
+    table_of = {"faces": "faces", "nsfw": "nsfw", "classify": "predictions"}
+    result_rows = []
+    for stage, table in table_of.items():
+        win = winning(raw, stage)
+        rows = win.merge(raw[table][["run_id", "image_id"]], on=["run_id", "image_id"])
+        result_rows.append(rows.groupby(["annotator", "dataset"]).size().rename("n_result_rows").reset_index()
+                           .assign(stage=stage))
+    result_rows = pd.concat(result_rows)
+    g = ever_ok.groupby(["annotator", "stage", "dataset"]).ok
+    expected = pd.DataFrame({"n_images_ok": g.sum(), "n_images_error": g.apply(lambda s: int((~s).sum()))})
+    expected = expected.reset_index().merge(result_rows, on=["annotator", "stage", "dataset"], how="left")
+    expected["n_result_rows"] = expected.n_result_rows.fillna(0).astype(int)
+    return expected
+
+
+def test_annotator_coverage(raw, warehouse):
+    actual = mart(warehouse, "annotator_coverage")
+    compare(actual, ref_annotator_coverage(raw), ["annotator", "stage", "dataset"])
+    # the shared dataset's retried image counts once, as ok; the image that always failed is the one error
+    row = actual[(actual.annotator == FACES_A) & (actual.dataset == SHARED)].iloc[0]
+    n_shared = int((raw["images"].dataset == SHARED).sum())
+    assert (row.n_images_ok, row.n_images_error) == (n_shared - 1, 1)
+
+
+def test_summary_reads_coverage_from_the_marts(raw, warehouse, tmp_path):
+    from rich.console import Console
+
+    from ingest.summary import BUILD_HINT, print_summary
+
+    console = Console(record=True, width=250)
+    print_summary(console, warehouse)
+    text = console.export_text()
+    coverage = mart(warehouse, "annotator_coverage")
+    row = coverage[(coverage.annotator == FACES_A) & (coverage.dataset == SHARED)].iloc[0]
+    line = next(line for line in text.splitlines() if FACES_A in line and SHARED in line and "faces" in line)
+    cells = [cell.strip() for cell in line.split("│") if cell.strip()]
+    assert cells == ["faces", FACES_A, SHARED, f"{row.n_images_ok:,}", f"{row.n_images_error:,}",
+                     f"{row.n_result_rows:,}"]
+    assert BUILD_HINT not in text
+    # the raw tables alone: the raw row counts, and one line saying how to get the rest
+    bare = tmp_path / "bare.duckdb"
+    write_raw(bare, raw)
+    console = Console(record=True, width=250)
+    print_summary(console, bare)
+    text = console.export_text()
+    assert "raw rows:" in text and f"per annotator: images processed: {BUILD_HINT}." in text
+    assert FACES_A not in text
+
+
+def test_audit_card_is_built_from_the_marts(raw, warehouse):
+    from ingest.card import CAVEAT, build_card
+
+    text = build_card(warehouse)
+    assert CAVEAT in text
+    overview = mart(warehouse, "census_overview")
+    first = overview.sort_values(["annotator", "dataset", "split"]).iloc[0]
+    assert f"| {first.annotator} | {first.dataset} | {first.split} | {int(first.n_images):,} |" in text
+    assert "## Do two face models agree?" in text and FACES_A in text and FACES_B in text
+    assert "Only one face model has been run." not in text
+    coverage = mart(warehouse, "annotator_coverage")
+    row = coverage[(coverage.annotator == FACES_A) & (coverage.dataset == SHARED)].iloc[0]
+    assert f"| {SHARED} | faces | {FACES_A} | {row.n_images_ok:,} | {row.n_images_error:,} |" in text
 
 
 # ---------------------------------------------------------------- an empty warehouse
@@ -592,19 +763,8 @@ def test_build_on_empty_warehouse(tmp_path):
     assert result.returncode == 0, result.stdout[-6000:]
     con = duckdb.connect(str(db), read_only=True)
     try:
-        for name in ["class_census", "human_delta_ttest", "nsfw_clusters", "annotator_agreement"]:
+        for name in ["class_census", "human_delta_ttest", "nsfw_clusters", "annotator_agreement", "annotator_coverage",
+                     "demographics"]:
             assert con.execute(f"select count(*) from main.{name}").fetchone()[0] == 0
     finally:
         con.close()
-
-
-def test_audit_card_is_built_from_the_marts(raw, warehouse):
-    from ingest.card import CAVEAT, build_card
-
-    text = build_card(warehouse)
-    assert CAVEAT in text
-    overview = mart(warehouse, "census_overview")
-    first = overview.sort_values(["annotator", "split"]).iloc[0]
-    assert f"| {first.annotator} | {first.split} | {int(first.n_images):,} |" in text
-    assert "## Do two face models agree?" in text and FACES_A in text and FACES_B in text
-    assert "Only one face model has been run." not in text

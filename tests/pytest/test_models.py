@@ -90,12 +90,30 @@ def test_classifier_recognises_espresso():
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
 
 
-def test_weight_digests_are_sha256_of_files():
-    import hashlib
+def test_weight_digests_against_published_and_pinned_values(tmp_path):
+    """Known answers, not the code's own hashing again: one file's digest is its sha256 (the
+    FIPS 180-2 test vector for "abc"); several files hash the concatenation of their hex
+    digests in order (a pinned value: changing the scheme changes every run's model_digest).
+    A weight file changed by one byte changes the model's digest."""
+    from ingest.models.base import sha256_files
+
+    abc, empty = tmp_path / "abc.bin", tmp_path / "empty.bin"
+    abc.write_bytes(b"abc")
+    empty.write_bytes(b"")
+    assert sha256_files([abc]) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256_files([empty]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert sha256_files([abc, empty]) == "17076dc047c0c18dc1ba5e0310336762a1db0b7daa275b1004887c2cca2c25b0"
+    assert sha256_files([empty, abc]) == "302d3d24b187100835e04a2cd639ad14026ab49e914d2fdc80abf018000b10dd"
 
     model = REGISTRY["yahoo/open_nsfw"](device="cpu")
-    path = model.weight_files()[0].path
-    assert model.digest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    original = model.weight_files()[0].path
+    copy = tmp_path / original.name
+    copy.write_bytes(original.read_bytes())
+    assert sha256_files([copy]) == model.digest()
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 1
+    copy.write_bytes(bytes(data))
+    assert sha256_files([copy]) != model.digest()
 
 
 def test_second_face_annotator_lbp_cascade(t1_path, tmp_path):

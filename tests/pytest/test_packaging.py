@@ -19,7 +19,8 @@ from ingest.config import FACE_MIN_SCORE, IMAGENET_CLASSES_CSV, SCHEMA_SQL
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = yaml.safe_load((REPO / "dbt_project.yml").read_text())
-PACKAGE_DATA = ("ingest/data/schema.sql", "ingest/data/imagenet_classes.csv")
+PACKAGE_DATA = ("ingest/data/schema.sql", "ingest/data/imagenet_classes.csv",
+                "ingest/review/templates/review.html", "ingest/review/static/review.js")  # the review page
 
 
 @pytest.fixture(scope="module")

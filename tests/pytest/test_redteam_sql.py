@@ -89,7 +89,8 @@ def target(tmp_path: Path) -> Path:
 def test_merge_reads_a_shard_whose_path_holds_a_quote(tmp_path, target):
     shard = make_warehouse(tmp_path / "it's a shard.duckdb", tag="s", paths=("train/n01440764/z.JPEG",))
     added = merge_warehouse(shard, target)
-    assert added == {"runs": 2, "images": 1, "image_runs": 2, "faces": 1, "nsfw": 1, "predictions": 0}
+    assert added == {"runs": 2, "images": 1, "image_runs": 2, "faces": 1, "face_attributes": 0, "nsfw": 1,
+                     "predictions": 0}
 
 
 def test_merge_file_name_cannot_drop_the_targets_tables(tmp_path, target):
@@ -269,14 +270,17 @@ def test_import_matches_a_stored_backslash_rel_path_exactly(tmp_path):
 
 
 MARTS = {
-    "census_overview": "annotator, split, n_images, n_images_with_faces, n_faces, n_women, n_men, "
+    "annotator_coverage": "annotator, stage, dataset, n_images_ok, n_images_error, n_result_rows",
+    "census_overview": "annotator, dataset, split, n_images, n_images_with_faces, n_faces, n_women, n_men, "
                        "share_images_with_faces, mean_age_women, mean_age_men",
     "demographics": "annotator, n_faces, pct_female, pct_over_60, mean_age",
-    "nsfw_clusters": "nsfw_annotator, face_annotator, wnid, mean_nsfw, mean_gender, mean_age, is_review_shortlist",
-    "class_minors": "annotator, wnid, split, n_faces, n_minors, n_infants, share_minors, is_paper_child_class",
-    "annotator_agreement": "annotator_a, annotator_b, split, n_classes, pearson_eta, pearson_gender_skewness, "
-                           "pearson_mean_age",
-    "human_delta_ttest": "classifier_annotator, face_annotator, n_top, n_rest, mean_top, mean_rest, "
+    "nsfw_clusters": "nsfw_annotator, face_annotator, dataset, wnid, mean_nsfw, mean_gender, mean_age, "
+                     "is_review_shortlist",
+    "class_minors": "annotator, dataset, wnid, split, n_faces, n_minors, n_infants, share_minors, "
+                    "is_paper_child_class",
+    "annotator_agreement": "annotator_a, annotator_b, dataset, split, n_classes, pearson_eta, "
+                           "pearson_gender_skewness, pearson_mean_age",
+    "human_delta_ttest": "classifier_annotator, face_annotator, dataset, n_top, n_rest, mean_top, mean_rest, "
                          "t_statistic, p_value",
 }
 EVIL_ANNOTATOR = "evil | model\nwith\\ a <b>newline</b>"
@@ -288,7 +292,8 @@ def _fake_marts(db: Path) -> None:
     for mart, columns in MARTS.items():
         names = [c.strip() for c in columns.split(",")]
         values = ["'n01440764'" if c == "wnid" else "true" if c.startswith("is_") else
-                  "'train'" if c == "split" else "$1" if "annotator" in c else "1" for c in names]
+                  "'train'" if c == "split" else "'faces'" if c == "stage" else
+                  "$1" if "annotator" in c or c == "dataset" else "1" for c in names]
         select = ", ".join(f"{v} as {c}" for v, c in zip(values, names, strict=True))
         con.execute(f"create table main.{mart} as select {select}", [EVIL_ANNOTATOR])
     con.close()
@@ -322,6 +327,10 @@ def test_summary_prints_annotator_names_that_look_like_markup(tmp_path):
     from ingest.summary import print_summary
 
     db = make_warehouse(tmp_path / "w.duckdb", annotator="evil[/]model [bold]x")
+    con = duckdb.connect(str(db))  # the coverage the summary prints comes from the mart
+    con.execute("create table main.annotator_coverage as select annotator, stage, dataset, 1 as n_images_ok, "
+                "0 as n_images_error, 1 as n_result_rows from raw.runs")
+    con.close()
     console = Console(record=True, width=200)
     print_summary(console, db)
     assert "evil[/]model [bold]x" in console.export_text()

@@ -50,15 +50,50 @@ def reference_db(dataset, tmp_path_factory) -> Path:
     return db
 
 
-@pytest.mark.parametrize("delay", [0.5, 4.5, 7.0])
-def test_kill_9_then_rerun_equals_uninterrupted(dataset, reference_db, tmp_path, delay):
+def _done_count(line: str) -> int:
+    """N of a "census: N/M images done" log line, else -1."""
+    if not line.startswith("census: ") or "images done" not in line:
+        return -1
+    return int(line.split()[1].split("/")[0].replace(",", ""))
+
+
+#: where the run is killed, by what it has logged (not by a delay, which a fast machine outruns):
+#: during start-up, while the models load (images listed, none done), after the first
+#: committed batch of 4, and midway through the 32 images
+KILL_POINTS = {
+    "start-up": None,
+    "loading models": lambda line: "images to do" in line,
+    "first batch": lambda line: _done_count(line) >= 4,
+    "midway": lambda line: _done_count(line) >= 16,
+}
+
+
+@pytest.mark.parametrize("kill_at", list(KILL_POINTS))
+def test_kill_9_then_rerun_equals_uninterrupted(dataset, reference_db, tmp_path, kill_at):
     db = tmp_path / "crashed.duckdb"
     args = [*INGEST, "run", str(dataset), "--dataset", "ds", "--workers", "0", "--batch-size", "4",
-            "--commit-every", "4", "--db", str(db), "--json"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
+            "--commit-every", "4", "--db", str(db)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    reached = KILL_POINTS[kill_at]
+    if reached is None:
+        time.sleep(0.5)  # python and the CLI take seconds to start
+    else:
+        for line in process.stderr:  # stderr is a pipe, so the run logs plain lines
+            if reached(line):
+                break
+        else:
+            raise AssertionError(f"the run ended before {kill_at!r}")
+    assert process.poll() is None, f"the run had already finished when it was to be killed at {kill_at!r}"
     process.send_signal(signal.SIGKILL)
     process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    if db.exists():  # the kill left the run unfinished: fewer ok images than the whole run
+        con = duckdb.connect(str(db), read_only=True)
+        done = con.execute("select count(*) from raw.image_runs where status = 'ok'").fetchone()[0]
+        con.close()
+        ref = duckdb.connect(str(reference_db), read_only=True)
+        assert done < ref.execute("select count(*) from raw.image_runs where status = 'ok'").fetchone()[0]
+        ref.close()
     rerun = cli("run", str(dataset), "--dataset", "ds", "--workers", "0", "--db", str(db), "--json")
     assert rerun.returncode == 0, rerun.stderr
     for name in TABLES:
@@ -107,6 +142,18 @@ def _per_stage(db: Path) -> list[tuple]:
 COMPLETE = [("classify", 200, 200), ("faces", 200, 200), ("nsfw", 200, 200)]
 
 
+def _start_run(dataset: Path, tmp_path: Path):
+    """A run with two workers and its own scratch folder, returned once images are done."""
+    db = tmp_path / "stopped.duckdb"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    args = [*INGEST, "run", str(dataset), "--dataset", "ds", "--workers", "2", "--db", str(db)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_until_running(process)
+    return db, scratch, env, process, _run_tree(process)
+
+
 @pytest.mark.parametrize(("signum", "presses", "code", "word"), [
     (signal.SIGINT, 3, 130, "interrupted"),  # three quick Ctrl-C: still one clean stop
     (signal.SIGTERM, 1, 143, "terminated"),  # what timeout, systemd, Slurm and Kubernetes send
@@ -116,14 +163,7 @@ def test_stop_signal_keeps_finished_images_and_leaves_nothing_behind(noise_datas
     """SIGINT or SIGTERM in the middle of a run with worker processes: one sentence, exit code
     128 + signal, the images finished so far are written (even before the next 512-image
     commit), no process of the run is left, no scratch file, and a rerun adds exactly the rest."""
-    db = tmp_path / "stopped.duckdb"
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    env = {**os.environ, "TMPDIR": str(scratch)}
-    args = [*INGEST, "run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db)]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    _wait_until_running(process)
-    tree = _run_tree(process)
+    db, scratch, env, process, tree = _start_run(noise_dataset, tmp_path)
     for _ in range(presses):
         process.send_signal(signum)
         time.sleep(0.1)
@@ -145,14 +185,7 @@ def test_stop_signal_keeps_finished_images_and_leaves_nothing_behind(noise_datas
 def test_kill_9_of_the_main_process_takes_its_workers_with_it(noise_dataset, tmp_path):
     """kill -9 of the main process: the workers die too (the kernel kills them), and the next
     run marks the killed runs failed, removes the dead run's scratch folder and completes."""
-    db = tmp_path / "killed.duckdb"
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    env = {**os.environ, "TMPDIR": str(scratch)}
-    args = [*INGEST, "run", str(noise_dataset), "--dataset", "ds", "--workers", "2", "--db", str(db)]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    _wait_until_running(process)
-    tree = _run_tree(process)
+    db, scratch, env, process, tree = _start_run(noise_dataset, tmp_path)
     assert len(tree) >= 3, "the workers had not started"
     process.send_signal(signal.SIGKILL)
     process.communicate()

@@ -1,7 +1,10 @@
 """Appendix B.6 of the 2020 paper: top-5 val accuracy of the top-k human-delta classes
-against every other class with a human delta, Welch's two-sided t-test (scipy), one row per
-classifier and face annotator.
+against the general population (every other class of the dataset with a val top-5
+accuracy, whether or not it has val persons), Welch's two-sided t-test (scipy), one row per
+classifier, face annotator and dataset.
 """
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ SCHEMA = pa.schema(
     [
         ("classifier_annotator", pa.string()),
         ("face_annotator", pa.string()),
+        ("dataset", pa.string()),
         ("top_k", pa.int64()),
         ("n_top", pa.int64()),
         ("n_rest", pa.int64()),
@@ -30,6 +34,21 @@ def finite_or_none(value):
     return value if np.isfinite(value) else None
 
 
+def welch(top: np.ndarray, rest: np.ndarray) -> tuple:
+    """(t, dof, p) of Welch's two-sided test, or (None, None, None): with fewer than two
+    values in a group, or where t is not finite (both groups constant), the row holds no
+    statistic at all, never a p-value beside a missing t."""
+    if len(top) < 2 or len(rest) < 2:
+        return None, None, None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant groups: scipy warns, t is inf
+        result = stats.ttest_ind(top, rest, equal_var=False)
+    values = (float(result.statistic), float(result.df), float(result.pvalue))
+    if not all(np.isfinite(values)):
+        return None, None, None
+    return values
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     top_k = int(dbt.config.get("top_k"))
@@ -37,32 +56,32 @@ def model(dbt, session):
     deltas = (
         dbt.ref("class_human_delta")
         .filter("human_delta is not null")
-        .project("annotator, wnid, human_delta, is_top_k")
+        .project("annotator, dataset, wnid, is_top_k")
         .df()
     )
     accuracy = (
-        dbt.ref("class_accuracy").filter("split = 'val' and top5 is not null").project("annotator, wnid, top5").df()
+        dbt.ref("class_accuracy")
+        .filter("split = 'val' and top5 is not null")
+        .project("annotator, dataset, wnid, top5")
+        .df()
     )
 
     rows = []
-    for classifier, acc_part in accuracy.groupby("annotator", sort=True):
-        for face_annotator, delta_part in deltas.groupby("annotator", sort=True):
-            classes = delta_part.merge(acc_part[["wnid", "top5"]], on="wnid", how="inner")
-            top = classes.loc[classes["is_top_k"]].sort_values("wnid")
-            rest = classes.loc[~classes["is_top_k"]]
-            top_values = top["top5"].to_numpy(dtype=np.float64)
-            rest_values = rest["top5"].to_numpy(dtype=np.float64)
-            t_stat = dof = p_value = None
-            if len(top_values) >= 2 and len(rest_values) >= 2:
-                with np.errstate(all="ignore"):
-                    result = stats.ttest_ind(top_values, rest_values, equal_var=False)
-                t_stat = finite_or_none(result.statistic)
-                dof = finite_or_none(result.df)
-                p_value = finite_or_none(result.pvalue)
+    for (classifier, dataset), acc_part in accuracy.groupby(["annotator", "dataset"], sort=True):
+        population = acc_part.set_index("wnid")["top5"]
+        for face_annotator, delta_part in deltas[deltas["dataset"] == dataset].groupby("annotator", sort=True):
+            top_wnids = set(delta_part.loc[delta_part["is_top_k"], "wnid"])
+            in_top = population.index.isin(top_wnids)
+            top = population[in_top].sort_index()
+            rest = population[~in_top]
+            top_values = top.to_numpy(dtype=np.float64)
+            rest_values = rest.to_numpy(dtype=np.float64)
+            t_stat, dof, p_value = welch(top_values, rest_values)
             rows.append(
                 {
                     "classifier_annotator": classifier,
                     "face_annotator": face_annotator,
+                    "dataset": dataset,
                     "top_k": top_k,
                     "n_top": len(top_values),
                     "n_rest": len(rest_values),
@@ -71,7 +90,7 @@ def model(dbt, session):
                     "t_statistic": t_stat,
                     "dof": dof,
                     "p_value": p_value,
-                    "top_wnids": ",".join(top["wnid"]),
+                    "top_wnids": ",".join(top.index),
                 }
             )
     result = pd.DataFrame(rows, columns=SCHEMA.names)

@@ -1,13 +1,14 @@
 -- Table 4 of the 2020 paper: images with persons (n), persons (N), women and men, per
--- face annotator and split. Computed from the intermediate models, independently of
+-- face annotator, dataset and split. Computed from the intermediate models, independently of
 -- class_census (a singular test checks that both agree).
 with class_images as (
-    {{ class_images(['annotator', 'split']) }}
+    {{ class_images(['annotator', 'dataset', 'split']) }}
 ),
 
 face_totals as (
     select
         annotator,
+        dataset,
         split,
         count(distinct image_id) as n_images_with_faces,
         count(*) as n_faces,
@@ -17,11 +18,12 @@ face_totals as (
         avg(age) filter (where gender = 'female') as mean_age_women,
         avg(age) filter (where gender = 'male') as mean_age_men
     from {{ ref('int_kept_faces') }}
-    group by annotator, split
+    group by annotator, dataset, split
 )
 
 select
     class_images.annotator,
+    class_images.dataset,
     class_images.split,
     class_images.n_images,
     coalesce(face_totals.n_images_with_faces, 0) as n_images_with_faces,
@@ -36,4 +38,5 @@ from class_images
 left join face_totals
     on
         class_images.annotator = face_totals.annotator
+        and class_images.dataset = face_totals.dataset
         and class_images.split = face_totals.split

@@ -1,5 +1,6 @@
 -- Class-level census (Appendix B.1 of the 2020 paper), one row per face annotator,
--- class and split the annotator processed, zero-face classes included.
+-- dataset, class and split the annotator processed, zero-face classes included. The dataset
+-- is part of the grain: two datasets sharing wnid and split names never pool.
 with class_images as (
     {{ class_images() }}
 ),
@@ -7,6 +8,7 @@ with class_images as (
 kept_faces as (
     select
         annotator,
+        dataset,
         wnid,
         split,
         image_id,
@@ -19,6 +21,7 @@ kept_faces as (
 face_stats as (
     select
         kept_faces.annotator,
+        kept_faces.dataset,
         kept_faces.wnid,
         kept_faces.split,
         count(distinct kept_faces.image_id) as n_images_with_faces,
@@ -35,13 +38,14 @@ face_stats as (
         min(kept_faces.age) as min_age,
         max(kept_faces.age) as max_age
     from kept_faces
-    group by kept_faces.annotator, kept_faces.wnid, kept_faces.split
+    group by kept_faces.annotator, kept_faces.dataset, kept_faces.wnid, kept_faces.split
 ),
 
 -- Central moments around the class mean (numerically stable, as scipy.stats.skew).
 gender_moments as (
     select
         kept_faces.annotator,
+        kept_faces.dataset,
         kept_faces.wnid,
         kept_faces.split,
         avg(power(kept_faces.gender_score - face_stats.mean_gender, 2)) as m2,
@@ -50,14 +54,16 @@ gender_moments as (
     inner join face_stats
         on
             kept_faces.annotator = face_stats.annotator
+            and kept_faces.dataset = face_stats.dataset
             and kept_faces.wnid = face_stats.wnid
             and kept_faces.split = face_stats.split
     where kept_faces.gender_score is not null
-    group by kept_faces.annotator, kept_faces.wnid, kept_faces.split
+    group by kept_faces.annotator, kept_faces.dataset, kept_faces.wnid, kept_faces.split
 )
 
 select
     class_images.annotator,
+    class_images.dataset,
     class_images.wnid,
     class_images.split,
     class_images.n_images,
@@ -85,10 +91,12 @@ from class_images
 left join face_stats
     on
         class_images.annotator = face_stats.annotator
+        and class_images.dataset = face_stats.dataset
         and class_images.wnid = face_stats.wnid
         and class_images.split = face_stats.split
 left join gender_moments
     on
         class_images.annotator = gender_moments.annotator
+        and class_images.dataset = gender_moments.dataset
         and class_images.wnid = gender_moments.wnid
         and class_images.split = gender_moments.split

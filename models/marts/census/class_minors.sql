@@ -1,5 +1,6 @@
 -- Beyond the papers (B.4 motivates it): kept faces whose apparent age is below
--- var minor_age (18) and below var infant_age (5), per face annotator, class and split.
+-- var minor_age (18) and below var infant_age (5), per face annotator, dataset, class and
+-- split.
 with class_images as (
     {{ class_images() }}
 ),
@@ -7,6 +8,7 @@ with class_images as (
 minors as (
     select
         annotator,
+        dataset,
         wnid,
         split,
         count(*) as n_faces,
@@ -16,7 +18,7 @@ minors as (
         count(distinct image_id) filter (where age < {{ var('minor_age') }}) as n_images_with_minors,
         count(distinct image_id) filter (where age < {{ var('infant_age') }}) as n_images_with_infants
     from {{ ref('int_kept_faces') }}
-    group by annotator, wnid, split
+    group by annotator, dataset, wnid, split
 ),
 
 child_classes as (
@@ -26,6 +28,7 @@ child_classes as (
 
 select
     class_images.annotator,
+    class_images.dataset,
     class_images.wnid,
     class_images.split,
     class_images.n_images,
@@ -43,6 +46,7 @@ from class_images
 left join minors
     on
         class_images.annotator = minors.annotator
+        and class_images.dataset = minors.dataset
         and class_images.wnid = minors.wnid
         and class_images.split = minors.split
 left join child_classes

@@ -1,12 +1,33 @@
--- Headline shares of the 2019 paper per face annotator, over all splits it processed
--- (analyses/dulhanty2019_headline_shares.sql gives the train-only figures of the paper).
+-- Headline shares of the 2019 paper per face annotator, over all datasets and splits it
+-- processed (analyses/dulhanty2019_headline_shares.sql gives the train-only figures of the
+-- paper). Every annotator with an ok face result has its row, with 0 faces if none was kept.
+with face_annotators as (
+    select distinct annotator
+    from {{ ref('int_image_results') }}
+    where stage = 'faces'
+),
+
+shares as (
+    select
+        annotator,
+        count(*) as n_faces,
+        count(*) filter (where gender = 'female') as n_women,
+        count(*) filter (where gender = 'male') as n_men,
+        {{ safe_divide("100 * count(*) filter (where gender = 'female')", 'count(gender)') }} as pct_female,
+        {{ safe_divide("100 * count(*) filter (where age_bucket = '60+')", 'count(age)') }} as pct_over_60,
+        avg(age) as mean_age
+    from {{ ref('int_kept_faces') }}
+    group by annotator
+)
+
 select
-    annotator,
-    count(*) as n_faces,
-    count(*) filter (where gender = 'female') as n_women,
-    count(*) filter (where gender = 'male') as n_men,
-    {{ safe_divide("100 * count(*) filter (where gender = 'female')", 'count(gender)') }} as pct_female,
-    {{ safe_divide("100 * count(*) filter (where age_bucket = '60+')", 'count(age)') }} as pct_over_60,
-    avg(age) as mean_age
-from {{ ref('int_kept_faces') }}
-group by annotator
+    face_annotators.annotator,
+    coalesce(shares.n_faces, 0) as n_faces,
+    coalesce(shares.n_women, 0) as n_women,
+    coalesce(shares.n_men, 0) as n_men,
+    shares.pct_female,
+    shares.pct_over_60,
+    shares.mean_age
+from face_annotators
+left join shares
+    on face_annotators.annotator = shares.annotator

@@ -1,8 +1,10 @@
 -- 2019 paper, Table 3: synsets (train split) with >= var synset_min_images images and a
--- face in >= var synset_min_face_share of them, ranked by share of women and of men.
+-- face in >= var synset_min_face_share of them, ranked by share of women and of men within
+-- each face annotator and dataset.
 with train_classes as (
     select
         annotator,
+        dataset,
         wnid,
         n_images,
         n_images_with_faces,
@@ -21,6 +23,7 @@ with train_classes as (
 
 select
     annotator,
+    dataset,
     wnid,
     n_images,
     n_images_with_faces,
@@ -29,6 +32,6 @@ select
     n_men,
     pct_female,
     pct_male,
-    row_number() over (partition by annotator order by pct_female desc, wnid asc) as rank_female,
-    row_number() over (partition by annotator order by pct_male desc, wnid asc) as rank_male
+    row_number() over (partition by annotator, dataset order by pct_female desc, wnid asc) as rank_female,
+    row_number() over (partition by annotator, dataset order by pct_male desc, wnid asc) as rank_male
 from train_classes

@@ -1,11 +1,18 @@
 -- Appendix B.3 / Figure 14a of the 2020 paper: class-wise mean apparent gender of the
--- persons co-occurring with dogs, per face annotator and AKC group (train split, classes
--- with at least one kept face).
+-- persons co-occurring with dogs, per face annotator, dataset and dog group (train split,
+-- classes with at least one kept face). var dog_grouping picks the seed column: `akc`
+-- (akc_group, today's AKC groups) or `paper` (paper_group, the groups the paper's notebook
+-- assigned, which reproduce its Figure 14a counts).
 with dog_classes as (
     select
         census.annotator,
+        census.dataset,
         census.wnid,
-        groups.akc_group,
+        case '{{ var("dog_grouping") }}'
+            when 'akc' then groups.akc_group
+            when 'paper' then groups.paper_group
+            else error('var dog_grouping must be akc or paper')
+        end as akc_group,
         census.n_faces,
         census.n_women,
         census.n_men,
@@ -18,6 +25,8 @@ with dog_classes as (
 
 select
     dog_classes.annotator,
+    dog_classes.dataset,
+    '{{ var("dog_grouping") }}' as grouping,
     dog_classes.akc_group,
     count(*) as n_classes,
     sum(dog_classes.n_faces)::bigint as n_faces,
@@ -31,4 +40,4 @@ select
     min(dog_classes.mean_gender) as min_class_mean_gender,
     max(dog_classes.mean_gender) as max_class_mean_gender
 from dog_classes
-group by dog_classes.annotator, dog_classes.akc_group
+group by dog_classes.annotator, dog_classes.dataset, dog_classes.akc_group

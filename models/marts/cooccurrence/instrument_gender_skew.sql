@@ -1,10 +1,14 @@
 -- Appendix B.3 / Figure 14b of the 2020 paper: gender skewness of the persons co-occurring
--- with musical instruments, per face annotator and instrument class (train split).
+-- with musical instruments, per face annotator, dataset and instrument class (train split).
+-- var instrument_set: `paper` (default) keeps the 16 classes of the paper's figure
+-- (seed column in_paper), `all` every instrument class of the seed.
 select
     census.annotator,
+    census.dataset,
     census.wnid,
     instruments.label,
     instruments.stereotype,
+    instruments.in_paper,
     census.n_images,
     census.n_faces,
     census.gender_skewness,
@@ -14,4 +18,10 @@ select
 from {{ ref('class_census') }} as census
 inner join {{ ref('instrument_stereotypes') }} as instruments
     on census.wnid = instruments.wnid
-where census.split = 'train'
+where
+    census.split = 'train'
+    and case '{{ var("instrument_set") }}'
+        when 'paper' then instruments.in_paper
+        when 'all' then true
+        else error('var instrument_set must be paper or all')
+    end

@@ -1,9 +1,11 @@
 """Appendix B.2 / Table 5 of the 2020 paper: Affinity Propagation over classes.
 
-One clustering per (NSFW model, face annotator) pair, over the train-split classes that
+One clustering per (NSFW model, face annotator, dataset), over the train-split classes that
 have a mean NSFW score and at least var nsfw_cluster_min_faces kept faces, in the plane
-mean NSFW x mean gender (Figure 12, left). The cluster whose member classes have the highest
-mean NSFW is the review shortlist (the paper's Table 5).
+mean NSFW x mean gender (Figure 12, left; with var nsfw_cluster_use_age, mean age too). Each
+feature is standardised (z-score over the clustered classes, population std) first, so that
+age in years cannot swamp scores in [0, 1]. The cluster whose member classes have the
+highest mean NSFW is the review shortlist (the paper's Table 5).
 """
 
 import numpy as np
@@ -15,6 +17,7 @@ SCHEMA = pa.schema(
     [
         ("nsfw_annotator", pa.string()),
         ("face_annotator", pa.string()),
+        ("dataset", pa.string()),
         ("wnid", pa.string()),
         ("cluster_id", pa.int64()),
         ("is_review_shortlist", pa.bool_()),
@@ -27,6 +30,18 @@ SCHEMA = pa.schema(
         ("n_clusters", pa.int64()),
     ]
 )
+
+
+def standardise(features: np.ndarray) -> np.ndarray:
+    """Each column as z-scores: (x - mean) / std with the population std (ddof = 0, as
+    sklearn's StandardScaler); a constant column becomes zeros."""
+    features = np.asarray(features, dtype=np.float64)
+    if len(features) == 0:
+        return features
+    centred = features - features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale[scale == 0] = 1.0
+    return centred / scale
 
 
 def cluster_labels(features: np.ndarray, damping: float, seed: int) -> np.ndarray:
@@ -48,21 +63,22 @@ def model(dbt, session):
     nsfw = (
         dbt.ref("class_nsfw")
         .filter("split = 'train' and mean_nsfw is not null")
-        .project("annotator, wnid, mean_nsfw, n_images")
+        .project("annotator, dataset, wnid, mean_nsfw, n_images")
         .df()
     )
     faces = (
         dbt.ref("class_census")
         .filter(f"split = 'train' and mean_gender is not null and n_faces >= {min_faces}")
-        .project("annotator, wnid, mean_gender, mean_age, n_faces")
+        .project("annotator, dataset, wnid, mean_gender, mean_age, n_faces")
         .df()
     )
     frames = []
-    for nsfw_annotator, nsfw_part in nsfw.groupby("annotator", sort=True):
-        for face_annotator, face_part in faces.groupby("annotator", sort=True):
+    for (nsfw_annotator, dataset), nsfw_part in nsfw.groupby(["annotator", "dataset"], sort=True):
+        same_dataset = faces[faces["dataset"] == dataset]
+        for face_annotator, face_part in same_dataset.groupby("annotator", sort=True):
             classes = (
-                nsfw_part.drop(columns="annotator")
-                .merge(face_part.drop(columns="annotator"), on="wnid", how="inner")
+                nsfw_part.drop(columns=["annotator", "dataset"])
+                .merge(face_part.drop(columns=["annotator", "dataset"]), on="wnid", how="inner")
                 .sort_values("wnid", kind="stable")
                 .reset_index(drop=True)
             )
@@ -70,7 +86,7 @@ def model(dbt, session):
                 classes = classes[classes["mean_age"].notna()].reset_index(drop=True)
             if classes.empty:
                 continue
-            features = classes[feature_columns].to_numpy(dtype=np.float64)
+            features = standardise(classes[feature_columns].to_numpy(dtype=np.float64))
             labels = cluster_labels(features, damping, seed)
             classes["cluster_id"] = labels
             converged = labels >= 0
@@ -81,6 +97,7 @@ def model(dbt, session):
             classes["n_clusters"] = len(cluster_means)
             classes["nsfw_annotator"] = nsfw_annotator
             classes["face_annotator"] = face_annotator
+            classes["dataset"] = dataset
             frames.append(classes)
     if frames:
         result = pd.concat(frames, ignore_index=True)[SCHEMA.names]

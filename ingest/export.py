@@ -1,0 +1,90 @@
+"""``ingest export``: the census marts as meta-datasets, one file per mart (Parquet or CSV), and a
+README listing each file's columns with their definitions from the dbt docs (the 2020 paper's
+Table 2 set of ``df_*.csv`` files). Only documented marts are exported, never raw rows, face
+crops or embeddings of faces. Marts with one row per image or face (the human-review work lists:
+an image_id column, with file paths, face boxes and reviewers) point at individual photos and
+people; they are left out unless asked for with ``image_rows=True``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .card import CAVEAT
+from .errors import CensusError
+from .marts import MART_SCHEMA, built_marts, columns_of, mart_docs
+from .warehouse import connect
+
+FORMATS = ("parquet", "csv")
+#: the 2020 paper's meta-dataset (its Table 2) that a mart corresponds to, where one does
+PAPER_COUNTERPART = {
+    "class_census": "df_insightface_stats.csv, df_audit_age_gender_dex.csv (one annotator each)",
+    "class_nsfw": "df_nsfw.csv",
+    "class_accuracy": "df_acc_classwise_resnet50.csv, df_acc_classwise_NasNet_mobile.csv",
+    "class_semantics": "df_imagenet_names_umap.csv",
+    "hand_survey_check": "df_hand_survey.csv",
+    "dog_group_gender": "df_dog_analysis.csv (Figure 14a)",
+}
+
+
+def _copy_sql(table: str, path: Path, fmt: str) -> str:
+    target = str(path).replace("'", "''")
+    options = "(format parquet)" if fmt == "parquet" else "(format csv, header true)"
+    return f'copy (select * from {MART_SCHEMA}."{table}") to \'{target}\' {options}'
+
+
+def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_rows: bool = False) -> list[Path]:
+    """Write every built, documented mart to out/<mart>.<fmt> and out/README.md; returns the files.
+    Image-level marts (with an image_id column) only with image_rows."""
+    if fmt not in FORMATS:
+        raise CensusError(f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    docs = mart_docs()
+    con = connect(db, read_only=True)
+    try:
+        built = built_marts(con)
+        marts = [t for t in built if t in docs]
+        per_image = [t for t in marts if any(c == "image_id" for c, _ in columns_of(con, t))]
+        if not image_rows:
+            marts = [t for t in marts if t not in per_image]
+        if not marts:
+            raise CensusError("No census mart is built in this warehouse: run `dbt build --profiles-dir .` first.")
+        out.mkdir(parents=True, exist_ok=True)
+        written, sections, index = [], [], []
+        for mart in marts:
+            path = out / f"{mart}.{fmt}"
+            tmp = path.with_name(f".{path.name}.tmp")
+            con.execute(_copy_sql(mart, tmp, fmt))
+            tmp.replace(path)
+            written.append(path)
+            n_rows = con.execute(f'select count(*) from {MART_SCHEMA}."{mart}"').fetchone()[0]
+            doc = docs[mart]
+            index.append(f"| [{path.name}](#{mart}) | {doc.area} | {n_rows:,} | {PAPER_COUNTERPART.get(mart, '')} |")
+            rows = [f"| `{name}` | {ctype} | {_md(doc.columns.get(name) or '(not documented)')} |"
+                    for name, ctype in columns_of(con, mart)]
+            sections += [f"## {mart}", "", _md(doc.description), "",
+                         "| column | type | definition |", "|---|---|---|", *rows, ""]
+        missing = sorted(set(docs) - set(built))
+        readme = [
+            "# Census meta-datasets", "",
+            f"Exported by `ingest export --format {fmt}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: "
+            f"one file per census mart (dbt models under `models/marts/`), {len(marts)} in all. "
+            "Definitions are the dbt docs of each model (`models/marts/<area>/_<area>.yml`). "
+            "Class-level and model-level aggregates only: no raw rows, no face crops, no face embeddings.", "",
+            f"> {CAVEAT}", "",
+            "| file | area | rows | the 2020 paper's counterpart (Table 2) |", "|---|---|---:|---|", *index, "",
+        ]
+        if per_image and not image_rows:
+            readme += ["Not exported: marts with one row per image or face (" + ", ".join(f"`{m}`" for m in per_image)
+                       + "): they name individual photos, face boxes and reviewers. `ingest export "
+                       "--with-image-rows` includes them.", ""]
+        if missing:
+            readme += ["Documented marts not built in this warehouse (not exported): "
+                       + ", ".join(f"`{m}`" for m in missing) + ".", ""]
+        (out / "README.md").write_text("\n".join(readme + sections))
+        return written
+    finally:
+        con.close()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,0 +1,67 @@
+"""Thumbnails for the review page, made in memory per request and never stored: blurred
+(Gaussian, server-side: the sharp pixels never reach the browser) until the reviewer
+reveals one, with the item's face box drawn.
+
+``resolve`` is the one gate between a requested path and the disk: only a relative path
+of an image in the dataset's review queue, with no empty, ``.`` or ``..`` part, whose real
+path (links followed) lies inside the real dataset root and is a regular file."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from ..decode import is_inside
+
+THUMB_SIDE = 512
+BLUR_FRACTION = 0.035  # Gaussian radius as a share of the thumbnail's longer side
+BOX_COLOUR = (255, 196, 0)
+
+
+def resolve(root: Path, rel_path: str, known) -> Path | None:
+    """The file to show for ``rel_path``, or None (the caller answers 404).
+
+    ``known(rel_path)`` says whether the path is an image of the dataset's queue."""
+    if not rel_path or "\x00" in rel_path or rel_path.startswith(("/", "\\")) or os.path.isabs(rel_path):
+        return None
+    if any(part in ("", ".", "..") for part in rel_path.split("/")):
+        return None
+    if not known(rel_path):
+        return None
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(real_root, rel_path))
+    if not is_inside(real, real_root) or real == real_root:
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return None
+    except OSError:
+        return None
+    return Path(real)
+
+
+def thumbnail(path: Path, *, reveal: bool, box: tuple[float, float, float, float] | None) -> bytes:
+    """A JPEG of at most THUMB_SIDE pixels a side, EXIF-oriented (boxes are in that frame),
+    blurred unless ``reveal``, with ``box`` (x1, y1, x2, y2 in the image's pixels) drawn."""
+    with Image.open(path) as source:
+        stored = source.size
+        orientation = source.getexif().get(0x0112, 1)
+        source.draft("RGB", (THUMB_SIDE, THUMB_SIDE))  # JPEG: decode at a reduced scale
+        image = ImageOps.exif_transpose(source).convert("RGB")
+    full = (stored[1], stored[0]) if orientation in (5, 6, 7, 8) else stored
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    scale_x, scale_y = image.size[0] / full[0], image.size[1] / full[1]
+    if not reveal:
+        image = image.filter(ImageFilter.GaussianBlur(max(4.0, BLUR_FRACTION * max(image.size))))
+    if box is not None and all(v is not None for v in box):
+        x1, y1, x2, y2 = box
+        width = max(2, round(max(image.size) / 160))
+        ImageDraw.Draw(image).rectangle(
+            (x1 * scale_x, y1 * scale_y, x2 * scale_x, y2 * scale_y), outline=BOX_COLOUR, width=width)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()

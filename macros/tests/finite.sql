@@ -1,0 +1,8 @@
+{#- Rows whose value is not finite (NaN, inf, -inf); NULLs pass. On the raw sources, where
+    the schema's CHECK constraints refuse such values in new warehouses; staging turns any
+    that an older warehouse holds into NULL, so the marts never see one. -#}
+{% test finite(model, column_name) %}
+    select {{ column_name }} as bad_value
+    from {{ model }}
+    where {{ column_name }} is not null and not isfinite(cast({{ column_name }} as double))
+{% endtest %}

@@ -1,0 +1,72 @@
+-- What each annotator has processed, per stage and dataset: the one source of the coverage
+-- counts that `ingest summary` and `ingest card` print. An image is ok when some run of the
+-- annotator has it ok (int_image_results, the winning result the marts use), and in error
+-- only when no run of the annotator ever had it ok: an image that failed and then succeeded
+-- (`ingest run --retry-errors`, a resumed run) counts once, as ok.
+with attempts as (
+    select distinct
+        runs.annotator,
+        runs.stage,
+        image_runs.image_id
+    from {{ ref('stg_image_runs') }} as image_runs
+    inner join {{ ref('stg_runs') }} as runs
+        on image_runs.run_id = runs.run_id
+),
+
+-- result rows of the winning runs only (what the marts read); one branch per stage
+result_rows as (
+    select
+        results.annotator,
+        results.stage,
+        results.image_id,
+        count(*) as n_rows
+    from {{ ref('int_image_results') }} as results
+    inner join {{ ref('stg_faces') }} as faces
+        on results.run_id = faces.run_id and results.image_id = faces.image_id
+    where results.stage = 'faces'
+    group by results.annotator, results.stage, results.image_id
+    union all
+    select
+        results.annotator,
+        results.stage,
+        results.image_id,
+        count(*) as n_rows
+    from {{ ref('int_image_results') }} as results
+    inner join {{ ref('stg_nsfw') }} as nsfw
+        on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
+    where results.stage = 'nsfw'
+    group by results.annotator, results.stage, results.image_id
+    union all
+    select
+        results.annotator,
+        results.stage,
+        results.image_id,
+        count(*) as n_rows
+    from {{ ref('int_image_results') }} as results
+    inner join {{ ref('stg_predictions') }} as predictions
+        on results.run_id = predictions.run_id and results.image_id = predictions.image_id
+    where results.stage = 'classify'
+    group by results.annotator, results.stage, results.image_id
+)
+
+select
+    attempts.annotator,
+    attempts.stage,
+    images.dataset,
+    count(results.image_id) as n_images_ok,
+    count(*) filter (where results.image_id is null) as n_images_error,
+    coalesce(sum(result_rows.n_rows), 0)::bigint as n_result_rows
+from attempts
+inner join {{ ref('stg_images') }} as images
+    on attempts.image_id = images.image_id
+left join {{ ref('int_image_results') }} as results
+    on
+        attempts.annotator = results.annotator
+        and attempts.stage = results.stage
+        and attempts.image_id = results.image_id
+left join result_rows
+    on
+        attempts.annotator = result_rows.annotator
+        and attempts.stage = result_rows.stage
+        and attempts.image_id = result_rows.image_id
+group by attempts.annotator, attempts.stage, images.dataset

@@ -1,0 +1,260 @@
+-- What `ingest review serve` asks reviewers, one row per item (question, image_id,
+-- annotator, face_idx), ordered within each question by priority:
+-- nsfw_category: images of a class on the nsfw_clusters review shortlist, or with an NSFW
+--   score >= var review_nsfw_min_score (any NSFW model's latest ok result), highest score first;
+-- is_face: face boxes with det_score within var review_face_band of var face_min_score, or
+--   kept boxes that another face annotator which processed the image did not find (no kept
+--   box of it with IoU >= var review_iou_match), closest to the threshold first;
+-- apparent_minor: kept faces with apparent age below var minor_age in a flagged class (a class
+--   with an image in the nsfw_category queue), youngest first.
+-- Reference annotators (reference/...) are ground truth and never queued. Face questions need
+-- a box; faces imported without one are left out.
+with results as (
+    select * from {{ ref('int_image_results') }}
+),
+
+images as (
+    select
+        image_id,
+        rel_path
+    from {{ ref('stg_images') }}
+),
+
+nsfw_scores as (
+    select
+        results.dataset,
+        results.image_id,
+        any_value(results.split) as split,
+        any_value(results.wnid) as wnid,
+        max(nsfw.nsfw_score) as nsfw_score
+    from results
+    inner join {{ ref('stg_nsfw') }} as nsfw
+        on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
+    where results.stage = 'nsfw'
+    group by results.dataset, results.image_id
+),
+
+shortlist as (
+    select distinct
+        dataset,
+        wnid
+    from {{ ref('nsfw_clusters') }}
+    where is_review_shortlist
+),
+
+flagged_images as (
+    select
+        nsfw_scores.*,
+        shortlist.wnid is not null as on_shortlist
+    from nsfw_scores
+    left join shortlist
+        on nsfw_scores.dataset = shortlist.dataset and nsfw_scores.wnid = shortlist.wnid
+    where
+        shortlist.wnid is not null
+        or nsfw_scores.nsfw_score >= {{ var('review_nsfw_min_score') }}
+),
+
+flagged_classes as (
+    select distinct
+        dataset,
+        wnid
+    from flagged_images
+),
+
+face_boxes as (
+    select
+        results.annotator,
+        results.image_id,
+        results.dataset,
+        results.split,
+        results.wnid,
+        faces.face_idx,
+        faces.det_score,
+        faces.age,
+        faces.x1,
+        faces.y1,
+        faces.x2,
+        faces.y2
+    from results
+    inner join {{ ref('stg_faces') }} as faces
+        on results.run_id = faces.run_id and results.image_id = faces.image_id
+    where
+        results.stage = 'faces'
+        and results.annotator not like 'reference/%'
+        and faces.x1 is not null and faces.y1 is not null
+        and faces.x2 is not null and faces.y2 is not null
+),
+
+kept as (
+    select * from face_boxes
+    where det_score >= {{ var('face_min_score') }}
+),
+
+face_annotators as (
+    select
+        annotator,
+        image_id
+    from results
+    where stage = 'faces' and annotator not like 'reference/%'
+),
+
+best_match as (
+    select
+        kept.annotator,
+        kept.image_id,
+        kept.face_idx,
+        other.annotator as other_annotator,
+        coalesce(max(
+            greatest(0, least(kept.x2, theirs.x2) - greatest(kept.x1, theirs.x1))
+            * greatest(0, least(kept.y2, theirs.y2) - greatest(kept.y1, theirs.y1))
+            / nullif(
+                (kept.x2 - kept.x1) * (kept.y2 - kept.y1) + (theirs.x2 - theirs.x1) * (theirs.y2 - theirs.y1)
+                - greatest(0, least(kept.x2, theirs.x2) - greatest(kept.x1, theirs.x1))
+                * greatest(0, least(kept.y2, theirs.y2) - greatest(kept.y1, theirs.y1)),
+                0
+            )
+        ), 0) as best_iou
+    from kept
+    inner join face_annotators as other
+        on kept.image_id = other.image_id and kept.annotator <> other.annotator
+    left join kept as theirs
+        on other.image_id = theirs.image_id and other.annotator = theirs.annotator
+    group by kept.annotator, kept.image_id, kept.face_idx, other.annotator
+),
+
+unmatched as (
+    select
+        annotator,
+        image_id,
+        face_idx,
+        string_agg(other_annotator, ', ' order by other_annotator) as missed_by
+    from best_match
+    where best_iou < {{ var('review_iou_match') }}
+    group by annotator, image_id, face_idx
+),
+
+face_items as (
+    select
+        'is_face' as question,
+        face_boxes.*,
+        concat_ws(
+            '; ',
+            case
+                when abs(face_boxes.det_score - {{ var('face_min_score') }}) < {{ var('review_face_band') }}
+                    then printf(
+                        'det_score %.3f near the threshold %s',
+                        face_boxes.det_score,
+                        '{{ var("face_min_score") }}'
+                    )
+            end,
+            case when unmatched.missed_by is not null then 'no matching box from ' || unmatched.missed_by end
+        ) as reason,
+        abs(face_boxes.det_score - {{ var('face_min_score') }}) as closeness
+    from face_boxes
+    left join unmatched
+        on
+            face_boxes.annotator = unmatched.annotator
+            and face_boxes.image_id = unmatched.image_id
+            and face_boxes.face_idx = unmatched.face_idx
+    where
+        abs(face_boxes.det_score - {{ var('face_min_score') }}) < {{ var('review_face_band') }}
+        or unmatched.missed_by is not null
+),
+
+minor_items as (
+    select
+        'apparent_minor' as question,
+        kept.*,
+        printf('apparent age %.1f in a flagged class', kept.age) as reason
+    from kept
+    inner join flagged_classes
+        on kept.dataset = flagged_classes.dataset and kept.wnid = flagged_classes.wnid
+    where kept.age < {{ var('minor_age') }}
+),
+
+items as (
+    select
+        'nsfw_category' as question,
+        dataset,
+        image_id,
+        split,
+        wnid,
+        cast(null as varchar) as annotator,
+        cast(null as integer) as face_idx,
+        cast(null as double) as x1,
+        cast(null as double) as y1,
+        cast(null as double) as x2,
+        cast(null as double) as y2,
+        cast(null as double) as det_score,
+        cast(null as double) as age,
+        concat_ws(
+            '; ',
+            case when on_shortlist then 'class on the NSFW review shortlist' end,
+            case
+                when nsfw_score >= {{ var('review_nsfw_min_score') }}
+                    then printf('nsfw_score %.3f', nsfw_score)
+            end
+        ) as reason,
+        row_number() over (order by nsfw_score desc nulls last, image_id asc) as priority
+    from flagged_images
+    union all
+    select
+        question,
+        dataset,
+        image_id,
+        split,
+        wnid,
+        annotator,
+        face_idx,
+        x1,
+        y1,
+        x2,
+        y2,
+        det_score,
+        age,
+        reason,
+        row_number() over (order by closeness, image_id, annotator, face_idx) as priority
+    from face_items
+    union all
+    select
+        question,
+        dataset,
+        image_id,
+        split,
+        wnid,
+        annotator,
+        face_idx,
+        x1,
+        y1,
+        x2,
+        y2,
+        det_score,
+        age,
+        reason,
+        row_number() over (order by age, image_id, annotator, face_idx) as priority
+    from minor_items
+)
+
+select
+    items.question,
+    items.dataset,
+    items.image_id,
+    images.rel_path,
+    items.split,
+    items.wnid,
+    items.annotator,
+    items.face_idx,
+    items.x1,
+    items.y1,
+    items.x2,
+    items.y2,
+    items.det_score,
+    items.age,
+    nsfw_scores.nsfw_score,
+    items.reason,
+    cast(items.priority as bigint) as priority
+from items
+inner join images
+    on items.image_id = images.image_id
+left join nsfw_scores
+    on items.image_id = nsfw_scores.image_id
