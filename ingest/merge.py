@@ -15,7 +15,7 @@ import duckdb
 
 from .config import database_path
 from .errors import CensusError
-from .stages import extra_tables, raw_tables
+from .stages import SIDE_TABLES, extra_tables, raw_tables
 from .warehouse import connect, init_schema
 
 ALIAS = "census_merge_shard"
@@ -105,7 +105,7 @@ def _refuse_views(con: duckdb.DuckDBPyConnection, other: Path) -> None:
     """A view runs the shard's SQL when read; only plain tables are merged."""
     views = [r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_catalog = ? and table_schema = 'raw' "
-        "and table_type <> 'BASE TABLE' order by 1", [ALIAS]).fetchall() if r[0] in raw_tables()]
+        "and table_type <> 'BASE TABLE' order by 1", [ALIAS]).fetchall() if r[0] in (*raw_tables(), *SIDE_TABLES)]
     if views:
         names = ", ".join(f"raw.{v}" for v in views)
         raise CensusError(f"{other} cannot be merged, nothing was merged: {names} in it "
@@ -117,10 +117,12 @@ def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
     """Per raw table, the columns to copy; raises before any row is read if the shard is off."""
     _refuse_views(con, other)
     target_catalog = con.execute("select current_database()").fetchone()[0]
-    shard = {table: _columns(con, ALIAS, table) for table in raw_tables()}
-    optional = set(extra_tables())  # a shard written before an extra table existed has none to give
+    tables = (*raw_tables(), *SIDE_TABLES)
+    shard = {table: _columns(con, ALIAS, table) for table in tables}
+    # a shard written before an extra or side table existed has none to give
+    optional = {*extra_tables(), *SIDE_TABLES}
     return {table: _shard_columns(table, _columns(con, target_catalog, table), shard[table], other)
-            for table in raw_tables() if shard[table] or table not in optional}
+            for table in tables if shard[table] or table not in optional}
 
 
 def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Path) -> dict[str, int]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .decode import Decoded, decode_path
+from .decode import Decoded
+from .locators import decode_ref
 from .models import Model
 from .worklist import WorkItem
 
@@ -30,7 +31,7 @@ def prepare_item(
 ) -> Prepared:
     """Decode the image once and run each of its stages' preparation (and networks, if ``infer``)."""
     started = time.perf_counter()
-    decoded = decode_path(root / item.ref.rel_path, max_side, root)
+    decoded = decode_ref(root, item.ref.rel_path, max_side)
     result = Prepared(item, decoded)
     result.seconds["decode"] = time.perf_counter() - started
     if decoded.error is None:

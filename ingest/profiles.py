@@ -57,9 +57,16 @@ def build_models(
     stages: list[str] | None = None,
     models_dir: Path | None = None,
     overrides: dict[str, str] | None = None,
+    precision: str = "fp32",
 ) -> list[Model]:
-    """Instantiate the profile's models (not yet loaded) for the chosen stages."""
+    """Instantiate the profile's models (not yet loaded) for the chosen stages. ``precision``
+    int8 gives the models that have int8 networks (``Model.int8_networks``) their quantised
+    versions; the others stay fp32 (ingest/models/quantize.py)."""
     from .models import REGISTRY
+    from .models.quantize import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise CensusError(f"Unknown precision {precision!r}: choose from {', '.join(PRECISIONS)}.")
 
     if profile not in PROFILES:
         raise CensusError(f"Unknown profile {profile!r}: choose from {', '.join(PROFILES)}.")
@@ -81,5 +88,7 @@ def build_models(
             cls = REGISTRY[name]
             if cls.stage != stage:
                 raise CensusError(f"{name} is a {cls.stage} model, not a {stage} model.")
-            models.append(cls(device=device, models_dir=models_dir))
+            model = cls(device=device, models_dir=models_dir)
+            model.set_precision(precision)
+            models.append(model)
     return models

@@ -52,6 +52,8 @@ class RunOptions:
     limit: int | None = None
     models_dir: Path | None = None
     overrides: dict[str, str] | None = None
+    #: fp32, or int8 (quantised networks where they agree with fp32; ingest/models/quantize.py)
+    precision: str = "fp32"
     face_min_score: float = FACE_MIN_SCORE
     db: Path | None = None
     #: write the rows as Parquet parts under this folder instead of into the warehouse (`ingest land`)
@@ -175,18 +177,23 @@ def run_dataset(
         on_notice(lowered)
     make = functools.partial(
         build_models, options.profile, device=device, stages=options.stages,
-        models_dir=options.models_dir, overrides=options.overrides,
+        models_dir=options.models_dir, overrides=options.overrides, precision=options.precision,
     )
     models = make()
     for model in models:
         model.check()
+    if options.precision == "int8":  # quantise once here (cached) rather than in every worker at once
+        for model in make():
+            if model.precision == "int8":
+                model.load()
     layout = resolve_layout(root, options.layout, options.manifest)
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
     run = Run(options, root, dataset, device, models, make, workers, Path(options.db or database_path()),
               on_start, on_progress, on_notice)
     with WorkList() as worklist:
         ignored = Ignored()
-        worklist.add_images(iter_images(root, layout, options.manifest, ignored), dataset)
+        worklist.add_images(iter_images(root, layout, options.manifest, ignored, worklist.text_sink(dataset)),
+                            dataset)
         listed = worklist.validate(options.labels, layout, root)
         for message in ignored.messages() if on_notice else ():
             on_notice(message)
@@ -207,6 +214,7 @@ def _run(run: Run, worklist: WorkList, listed: int) -> RunSummary:
         stale = mark_stale_runs(con)
         _add_done(run, worklist, con)
         summary = _work(run, worklist, listed, WarehouseSink(con))
+        worklist.copy_captions(con, run.dataset)  # sample captions (webdataset, parquet) of landed images
         checkpoint(con, run.db)
     finally:
         con.close()
@@ -237,16 +245,29 @@ def _run_to_parts(run: Run, worklist: WorkList, listed: int) -> RunSummary:
     finally:
         sink.close()
     summary.parts = sink.folder
+    if run.options.engine != "ray" and run.on_notice and (texts := worklist.count_texts()):
+        run.on_notice(f"{texts:,} sample captions/metadata are not written to parts; after `ingest land "
+                      f"{run.parts}`, rerun this command without --parts (it skips the done images) to copy them.")
     if run.options.engine == "ray" and run.parts.is_dir():
         # the driver lands what this run wrote, and what earlier runs there left unlanded (killed, say)
         try:
             land_parts([run.parts], run.db, pending_only=True)
             summary.landed = True
+            _copy_captions(run, worklist)
         except CensusError as error:
             if run.on_notice:
                 run.on_notice(f"{error} The rows are safe in {run.parts}: land them later with `ingest land "
                               f"{run.parts}`.")
     return summary
+
+
+def _copy_captions(run: Run, worklist: WorkList) -> None:
+    """Sample captions (webdataset, parquet) of the images the landing put in the warehouse."""
+    con = connect(run.db)
+    try:
+        worklist.copy_captions(con, run.dataset)
+    finally:
+        con.close()
 
 
 def _add_done(run: Run, worklist: WorkList, con) -> None:
@@ -297,7 +318,7 @@ def _process(run: Run, sink: Sink, items, stats: Stats) -> dict[str, str]:
 def _run_rows(models, dataset, device, options) -> list[dict]:
     rows = []
     for model in models:
-        params = {**model.params(), "profile": options.profile,
+        params = {**model.params(), "profile": options.profile, "precision": model.precision,
                   "shard": list(options.shard) if options.shard else None,
                   "dataset_root": str(options.dataset_root.resolve())}
         if options.engine != "local":

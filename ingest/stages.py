@@ -58,6 +58,14 @@ def stage_names() -> tuple[str, ...]:
     return tuple(STAGES)
 
 
+#: raw tables outside any run (no run_id), with their keys: merge carries them when a shard has them
+SIDE_TABLES: dict[str, tuple[str, ...]] = {
+    "captions": ("image_id",),
+    "reviews": ("review_id",),
+    "label_synsets": ("label_set", "wnid"),
+}
+
+
 def raw_tables() -> tuple[str, ...]:
     """Every raw table: the run-level ones first, then each stage's (its own table, then its
     extra tables), in registry order."""

@@ -56,6 +56,8 @@ class WorkList:
         self.con.execute("""create table refs (seq bigint, fs_path blob, rel_path varchar, split varchar,
                             wnid varchar, image_id varchar, shard_key ubigint)""")
         self.con.execute("create table done (model integer, image_id varchar)")
+        self.con.execute("create table texts (image_id varchar, caption varchar, meta varchar)")
+        self._texts: list[tuple[str, str | None, str | None]] = []
         self.n_models = 0
 
     def close(self) -> None:
@@ -78,6 +80,51 @@ class WorkList:
                 seq = self._append(buffer, dataset, seq)
                 buffer = []
         return self._append(buffer, dataset, seq)
+
+    def text_sink(self, dataset: str):
+        """A listing's ``on_text(rel_path, caption, meta)``: captions and metadata of samples
+        (webdataset, parquet) kept on disk beside the work list until the run copies them."""
+
+        def add(rel_path: str, caption: str | None, meta: str | None) -> None:
+            self._texts.append((image_id(dataset, rel_path), caption, meta))
+            if len(self._texts) >= CHUNK:
+                self.flush_texts()
+
+        return add
+
+    def flush_texts(self) -> None:
+        if self._texts:
+            ids, captions, metas = zip(*self._texts, strict=True)
+            self.con.register("_texts", pa.table({"image_id": list(ids), "caption": pa.array(captions, pa.string()),
+                                                  "meta": pa.array(metas, pa.string())}))
+            self.con.execute("insert into texts select * from _texts")
+            self.con.unregister("_texts")
+            self._texts = []
+
+    def count_texts(self) -> int:
+        """Captions and metadata listed with the images (webdataset, parquet)."""
+        self.flush_texts()
+        return self.con.execute("select count(*) from texts").fetchall()[0][0]
+
+    def copy_captions(self, warehouse: duckdb.DuckDBPyConnection, dataset: str) -> int:
+        """Copy the listed captions of images the warehouse now holds into raw.captions (an
+        image's first caption stays: the key is image_id); returns the rows added."""
+        self.flush_texts()
+        target = warehouse.cursor()  # the warehouse connection may hold an unfinished result
+        before = target.execute("select count(*) from raw.captions").fetchall()[0][0]
+        cursor = self.con.cursor()
+        for batch in cursor.sql("select * from texts").to_arrow_reader(CHUNK):
+            target.register("_captions", pa.Table.from_batches([batch]))
+            target.execute("""
+                insert into raw.captions (image_id, dataset, caption, meta)
+                select distinct on (c.image_id) c.image_id, ?, c.caption, c.meta::json
+                from _captions c join raw.images i on i.image_id = c.image_id and i.dataset = ?
+                on conflict do nothing""", [dataset, dataset])
+            target.unregister("_captions")
+        cursor.close()
+        added = target.execute("select count(*) from raw.captions").fetchall()[0][0] - before
+        target.close()
+        return added
 
     def _append(self, refs: list[ImageRef], dataset: str, seq: int) -> int:
         if not refs:

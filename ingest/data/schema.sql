@@ -105,3 +105,38 @@ create table if not exists raw.reviews (
     reviewed_at timestamp default current_timestamp,
     note varchar
 );
+
+-- Captions and metadata of samples (DESIGN.md, "Datasets as users hold them"): one row per
+-- image of a webdataset shard (its .txt and .json members) or of a Parquet file of image
+-- bytes (its caption column and its other scalar columns as JSON). Stage-less: `ingest run`
+-- writes it after the images it lists have landed; the first caption recorded stays.
+create table if not exists raw.captions (
+    image_id varchar primary key,
+    dataset varchar not null,
+    caption varchar,
+    meta json,
+    first_seen_at timestamp default current_timestamp
+);
+
+-- The label-space audit (`ingest labels audit`): one row per wnid of a label set (ilsvrc1k,
+-- imagenet21k, or a file's name) as WordNet 3.0 sees it. Stage-less; a rerun replaces the
+-- label set's rows. Flags are WordNet's own usage-domain pointers (";u") of the synset.
+create table if not exists raw.label_synsets (
+    label_set varchar not null,
+    wnid varchar not null,
+    in_wordnet boolean not null,
+    synset varchar,
+    lemmas varchar,
+    lexname varchar,
+    depth integer,
+    is_person boolean not null,
+    usage_domains varchar,
+    ethnic_slur boolean not null,
+    obscenity boolean not null,
+    disparagement boolean not null,
+    vulgarism boolean not null,
+    slang boolean not null,
+    colloquialism boolean not null,
+    audited_at timestamp default current_timestamp,
+    primary key (label_set, wnid)
+);

@@ -70,9 +70,29 @@ class Model(ABC):
     #: beyond a few images, CPU inference gets slower per image, not faster
     cpu_batch: int = 4
 
+    #: networks of this model that have an int8 recipe (quantize.py), measured by
+    #: ``ingest bench --precision-agreement``
+    int8_candidates: tuple[str, ...] = ()
+    #: those whose int8 versions met issue 14's agreement thresholds (BENCHMARKS.md): what
+    #: ``--precision int8`` runs quantised
+    int8_networks: tuple[str, ...] = ()
+    #: fp32, or int8 when ``--precision int8`` asked for it and the model has int8 networks
+    precision: str = "fp32"
+
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         self.device = device
         self.models_dir = models_dir
+
+    def set_precision(self, precision: str, candidates: bool = False) -> None:
+        """int8 runs ``int8_networks`` quantised (``candidates``: every network with a recipe, for
+        measuring) and names the model ``<annotator>@int8`` (another annotator: marts never mix
+        its rows with fp32 rows); a model without such networks stays fp32, under its own name."""
+        self._int8 = self.int8_candidates if candidates else self.int8_networks
+        self.precision = "int8" if precision == "int8" and self._int8 else "fp32"
+        self.annotator = f"{type(self).annotator}@int8" if self.precision == "int8" else type(self).annotator
+
+    def int8(self, network: str) -> bool:
+        return self.precision == "int8" and network in getattr(self, "_int8", self.int8_networks)
 
     @abstractmethod
     def weight_files(self) -> list[WeightFile]: ...

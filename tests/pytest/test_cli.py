@@ -52,7 +52,8 @@ def test_init_is_idempotent(tmp_path):
     tables = {r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
     con.close()
-    assert tables == {"runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions", "reviews"}
+    assert tables == {"runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions", "reviews",
+                      "captions", "label_synsets"}
 
 
 def test_init_honours_census_db(tmp_path, monkeypatch):

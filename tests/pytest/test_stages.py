@@ -59,3 +59,26 @@ def test_a_toy_stage_runs_lands_merges_and_is_summarised(toy_stage, small_ilsvrc
     print_summary(console, target)
     raw_line = next(row for row in console.export_text().splitlines() if row.startswith("raw rows:"))
     assert "brightness 8" in raw_line  # the raw counts come from the registry (coverage needs dbt build)
+
+
+def test_merge_carries_the_side_tables_once(tmp_path):
+    """captions, reviews and label_synsets hold no run_id; merge still carries them, keyed."""
+    from ingest.merge import merge_warehouse
+    from ingest.warehouse import connect, init_schema
+
+    shard, target = tmp_path / "shard.duckdb", tmp_path / "target.duckdb"
+    con = connect(shard)
+    init_schema(con)
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) values ('i1', 'ds', 'all', '', "
+                "'s.tar#k1')")
+    con.execute("insert into raw.captions (image_id, dataset, caption) values ('i1', 'ds', 'a cat on a mat')")
+    con.execute("insert into raw.reviews (review_id, dataset, reviewer, image_id, question, answer) "
+                "values ('r1', 'ds', 'ana', 'i1', 'nsfw_category', 'not_nsfw')")
+    con.close()
+    first = merge_warehouse(shard, target)
+    assert (first["captions"], first["reviews"]) == (1, 1)
+    again = merge_warehouse(shard, target)
+    assert (again["captions"], again["reviews"], again.get("label_synsets", 0)) == (0, 0, 0)
+    con = connect(target, read_only=True)
+    assert con.execute("select caption from raw.captions").fetchall() == [("a cat on a mat",)]
+    con.close()

@@ -70,6 +70,9 @@ select
     coalesce(face_stats.n_images_with_faces, 0) as n_images_with_faces,
     coalesce(face_stats.n_faces, 0) as n_faces,
     coalesce(face_stats.n_images_with_faces, 0) / class_images.n_images as eta,
+    -- 95 % Wilson score interval of eta over the images processed ok (macros/wilson_interval.sql)
+    {{ wilson_interval('coalesce(face_stats.n_images_with_faces, 0)', 'class_images.n_images', 'lo') }} as eta_lo,
+    {{ wilson_interval('coalesce(face_stats.n_images_with_faces, 0)', 'class_images.n_images', 'hi') }} as eta_hi,
     face_stats.mean_age,
     face_stats.std_age,
     -- Population skewness; NULL without faces or where the variance is (numerically) zero,

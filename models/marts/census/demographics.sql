@@ -1,6 +1,7 @@
 -- Headline shares of the 2019 paper per face annotator, over all datasets and splits it
 -- processed (analyses/dulhanty2019_headline_shares.sql gives the train-only figures of the
 -- paper). Every annotator with an ok face result has its row, with 0 faces if none was kept.
+-- The shares' 95 % intervals are percentile bootstraps over images (int_demographics_bootstrap).
 with face_annotators as (
     select distinct annotator
     from {{ ref('int_image_results') }}
@@ -26,8 +27,14 @@ select
     coalesce(shares.n_women, 0) as n_women,
     coalesce(shares.n_men, 0) as n_men,
     shares.pct_female,
+    bootstrap.pct_female_lo,
+    bootstrap.pct_female_hi,
     shares.pct_over_60,
+    bootstrap.pct_over_60_lo,
+    bootstrap.pct_over_60_hi,
     shares.mean_age
 from face_annotators
 left join shares
     on face_annotators.annotator = shares.annotator
+left join {{ ref('int_demographics_bootstrap') }} as bootstrap
+    on face_annotators.annotator = bootstrap.annotator

@@ -65,15 +65,12 @@ observed as (
         on images.annotator = faces.annotator and images.dataset = faces.dataset
 ),
 
--- 95 % Wilson score interval of the observed share (z = 1.959964)
+-- 95 % Wilson score interval of the observed share (macros/wilson_interval.sql, z = 1.959964)
 wilson as (
     select
         *,
-        (eta_observed + power(1.959964, 2) / (2 * n_images)) / (1 + power(1.959964, 2) / n_images)
-            as wilson_center,
-        1.959964 / (1 + power(1.959964, 2) / n_images)
-        * sqrt(eta_observed * (1 - eta_observed) / n_images + power(1.959964, 2) / (4 * power(n_images, 2)))
-            as wilson_half
+        {{ wilson_interval('n_images_with_faces', 'n_images', 'lo') }} as eta_observed_lo,
+        {{ wilson_interval('n_images_with_faces', 'n_images', 'hi') }} as eta_observed_hi
     from observed
 ),
 
@@ -86,8 +83,8 @@ joined as (
         wilson.n_images_with_faces,
         wilson.n_faces,
         wilson.eta_observed,
-        greatest(wilson.wilson_center - wilson.wilson_half, 0) as eta_observed_lo,
-        least(wilson.wilson_center + wilson.wilson_half, 1) as eta_observed_hi,
+        wilson.eta_observed_lo,
+        wilson.eta_observed_hi,
         reference_datasets.reference_datasets,
         evaluation.n_images_evaluated,
         evaluation.n_reference,

@@ -1,0 +1,109 @@
+"""95 % percentile bootstrap intervals of the demographics headline shares (DESIGN.md,
+"Uncertainty"), one row per face annotator with a kept face.
+
+The unit resampled is the IMAGE, not the face: faces in one photo are not independent. For a
+share num / den (pct_female: apparent women / faces with a gender score; pct_over_60: faces
+in the 60+ bucket / faces with an age) each image contributing to den is one (den_i, num_i)
+pair, and a replicate draws as many images as there are, with replacement, from them.
+Images with equal (den_i, num_i) are interchangeable, so drawing m images is drawing the
+multinomial counts of the distinct pairs (a handful: faces per image are few) with
+probabilities (images of the pair) / m: the exact multinomial bootstrap at O(m + B x pairs)
+cost instead of O(B x m). numpy's Generator (PCG64) is seeded by [var bootstrap_seed,
+the first 8 bytes of sha256(annotator)], so each annotator's intervals depend on the seed
+and its own faces only. Bounds: the 2.5th and 97.5th percentiles of the B replicate shares
+(numpy's default linear interpolation). NULL where fewer than two images contribute to den:
+one image's bootstrap has no spread and would claim certainty. A share of 0 % or 100 % has
+a zero-width interval for the same reason (every replicate equals it).
+"""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+SCHEMA = pa.schema(
+    [
+        ("annotator", pa.string()),
+        ("bootstrap_samples", pa.int64()),
+        ("bootstrap_seed", pa.int64()),
+        ("n_images_gender", pa.int64()),
+        ("pct_female_lo", pa.float64()),
+        ("pct_female_hi", pa.float64()),
+        ("n_images_age", pa.int64()),
+        ("pct_over_60_lo", pa.float64()),
+        ("pct_over_60_hi", pa.float64()),
+    ]
+)
+
+# Per annotator, how many images share each per-image aggregate (the bootstrap's atoms).
+PAIRS_SQL = """
+with per_image as (
+    select
+        annotator,
+        image_id,
+        count(gender) as n_gender,
+        count(*) filter (where gender = 'female') as n_female,
+        count(age) as n_age,
+        count(*) filter (where age_bucket = '60+') as n_over_60
+    from kept_faces
+    group by annotator, image_id
+)
+select annotator, n_gender, n_female, n_age, n_over_60, count(*) as n_images
+from per_image
+group by annotator, n_gender, n_female, n_age, n_over_60
+order by annotator, n_gender, n_female, n_age, n_over_60
+"""
+
+PERCENTILES = [2.5, 97.5]
+
+
+def annotator_rng(seed: int, annotator: str) -> np.random.Generator:
+    key = int.from_bytes(hashlib.sha256(annotator.encode()).digest()[:8], "little")
+    return np.random.default_rng([seed, key])
+
+
+def percentile_interval(pairs: pd.DataFrame, den: str, num: str, samples: int, rng: np.random.Generator):
+    """(n images contributing, lo, hi) of 100 * sum(num) / sum(den), resampling images."""
+    atoms = pairs[pairs[den] > 0].groupby([den, num], as_index=False, sort=True)["n_images"].sum()
+    m = int(atoms["n_images"].sum())
+    if m < 2:
+        return m, None, None
+    weights = atoms["n_images"].to_numpy(dtype=np.float64) / m
+    counts = rng.multinomial(m, weights, size=samples)  # (B, atoms): images drawn of each kind
+    dens = counts @ atoms[den].to_numpy(dtype=np.float64)  # > 0: every atom has den >= 1
+    nums = counts @ atoms[num].to_numpy(dtype=np.float64)
+    lo, hi = np.percentile(100.0 * nums / dens, PERCENTILES)
+    return m, float(lo), float(hi)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    samples = int(dbt.config.get("bootstrap_samples"))
+    seed = int(dbt.config.get("bootstrap_seed"))
+    if samples < 1:
+        raise ValueError(f"var bootstrap_samples must be at least 1, got {samples}")
+    if seed < 0:
+        raise ValueError(f"var bootstrap_seed must be a non-negative integer, got {seed}")
+
+    pairs = dbt.ref("int_kept_faces").query("kept_faces", PAIRS_SQL).df()
+    rows = []
+    for annotator, part in pairs.groupby("annotator", sort=True):
+        rng = annotator_rng(seed, annotator)
+        n_gender, female_lo, female_hi = percentile_interval(part, "n_gender", "n_female", samples, rng)
+        n_age, old_lo, old_hi = percentile_interval(part, "n_age", "n_over_60", samples, rng)
+        rows.append(
+            {
+                "annotator": annotator,
+                "bootstrap_samples": samples,
+                "bootstrap_seed": seed,
+                "n_images_gender": n_gender,
+                "pct_female_lo": female_lo,
+                "pct_female_hi": female_hi,
+                "n_images_age": n_age,
+                "pct_over_60_lo": old_lo,
+                "pct_over_60_hi": old_hi,
+            }
+        )
+    result = pd.DataFrame(rows, columns=SCHEMA.names)
+    return pa.Table.from_pandas(result, schema=SCHEMA, preserve_index=False)
