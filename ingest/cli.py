@@ -202,7 +202,8 @@ def _run_progress(disable: bool):
             state["first"] = (now, stats.seen)
         t_first, seen_first = state["first"]
         since_start = stats.seen / max(now - state["t0"], 1e-9)
-        rate = (stats.seen - seen_first) / (now - t_first) if stats.seen > seen_first else since_start
+        # images come in bursts (a worker's chunk at once): count from the first only after a few seconds
+        rate = (stats.seen - seen_first) / (now - t_first) if now - t_first >= 3.0 else since_start
         progress.update(state["task"], description="census", completed=stats.seen, rate=rate,
                         faces=stats.faces_kept, errors=stats.errors)
         step = max(1, state["total"] // 20)
