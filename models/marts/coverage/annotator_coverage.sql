@@ -15,38 +15,21 @@ with attempts as (
 
 -- result rows of the winning runs only (what the marts read); one branch per stage
 result_rows as (
-    select
-        results.annotator,
-        results.stage,
-        results.image_id,
-        count(*) as n_rows
-    from {{ ref('int_image_results') }} as results
-    inner join {{ ref('stg_faces') }} as faces
-        on results.run_id = faces.run_id and results.image_id = faces.image_id
-    where results.stage = 'faces'
-    group by results.annotator, results.stage, results.image_id
-    union all
-    select
-        results.annotator,
-        results.stage,
-        results.image_id,
-        count(*) as n_rows
-    from {{ ref('int_image_results') }} as results
-    inner join {{ ref('stg_nsfw') }} as nsfw
-        on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
-    where results.stage = 'nsfw'
-    group by results.annotator, results.stage, results.image_id
-    union all
-    select
-        results.annotator,
-        results.stage,
-        results.image_id,
-        count(*) as n_rows
-    from {{ ref('int_image_results') }} as results
-    inner join {{ ref('stg_predictions') }} as predictions
-        on results.run_id = predictions.run_id and results.image_id = predictions.image_id
-    where results.stage = 'classify'
-    group by results.annotator, results.stage, results.image_id
+    {%- for stage, staging in [('faces', 'stg_faces'), ('nsfw', 'stg_nsfw'), ('classify', 'stg_predictions')] %}
+        {%- if not loop.first %}
+            union all
+        {%- endif %}
+        select
+            results.annotator,
+            results.stage,
+            results.image_id,
+            count(*) as n_rows
+        from {{ ref('int_image_results') }} as results
+        inner join {{ ref(staging) }} as stage_rows
+            on results.run_id = stage_rows.run_id and results.image_id = stage_rows.image_id
+        where results.stage = '{{ stage }}'
+        group by results.annotator, results.stage, results.image_id
+    {%- endfor %}
 )
 
 select
