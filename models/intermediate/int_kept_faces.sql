@@ -10,10 +10,7 @@ select
     faces.det_score,
     faces.age,
     faces.gender_score,
-    case
-        when faces.gender_score < 0.5 then 'female'
-        when faces.gender_score >= 0.5 then 'male'
-    end as gender,
+    {{ apparent_gender('faces.gender_score') }} as gender,
     -- 2019 paper's age groups, on floor(apparent age)
     {{ age_bucket('faces.age') }} as age_bucket
 from {{ ref('int_image_results') }} as results

@@ -13,10 +13,7 @@ select
     faces.y2,
     faces.age,
     faces.gender_score,
-    case
-        when faces.gender_score < 0.5 then 'female'
-        when faces.gender_score >= 0.5 then 'male'
-    end as gender,
+    {{ apparent_gender('faces.gender_score') }} as gender,
     {{ age_bucket('faces.age') }} as age_bucket
 from {{ ref('int_image_results') }} as results
 inner join {{ ref('stg_faces') }} as faces
