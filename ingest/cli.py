@@ -128,8 +128,10 @@ def run(
         help="Write the rows as Parquet parts in a new folder under this one instead of into the warehouse "
         "(which stays free for dbt and analysts); load them with `ingest land`.")] = None,
     engine: Annotated[EngineKind, typer.Option(
-        help="local: this machine's processes; ray: Ray Data actors (a local Ray, or the cluster at "
-        "--ray-address), rows as parts (--parts, default: parts/ beside the warehouse) landed at the end.")
+        help="local: this machine's processes (on a GPU that torch sees, the torch engine for the models it "
+        "runs); ray: Ray Data actors (a local Ray, or the cluster at --ray-address), rows as parts (--parts, "
+        "default: parts/ beside the warehouse) landed at the end; torch: the default profile's networks in "
+        "PyTorch on whole batches in this process (GPU JPEG decoding and fp16 on CUDA; also runs on a CPU).")
     ] = EngineKind.local,
     ray_address: Annotated[str | None, typer.Option(
         help="A running Ray cluster for --engine ray, e.g. auto or head-node:6379 (default: $RAY_ADDRESS, "
@@ -430,6 +432,19 @@ def bench(
     precision_agreement: Annotated[bool, typer.Option(
         help="Instead of timing runs: each default network at --precision against fp32 on the same inputs "
         "(NSFW |diff| p99, top-1 agreement, age MAE, gender flips, ms per image on one thread).")] = False,
+    papers_loop_rewrites: Annotated[bool, typer.Option(
+        help="Give the papers' loop the pipeline's ONNX graph rewrites too (same answers, faster networks; "
+        "off: the reference networks load as in round 1).")] = False,
+    device: Annotated[Device, typer.Option(
+        help="cuda: bench the torch engine on the GPU (images/s end to end and decode-only, per-stage GPU time, "
+        "peak GPU memory, batch sweep, agreement with the CPU path); cpu: the papers' loop and the pipeline.")
+    ] = Device.cpu,
+    engine: Annotated[EngineKind, typer.Option(
+        help="torch: the torch engine's bench (as --device cuda) on --device.")] = EngineKind.local,
+    batch_sizes: Annotated[str, typer.Option(
+        help="The torch bench's batch-size sweep, comma-separated.")] = "32,64,128,256",
+    agreement_images: Annotated[int, typer.Option(
+        min=0, help="The torch bench: images whose answers are compared with the onnxruntime CPU path's.")] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
     """Benchmark the papers' loop (one model, one full-size image at a time, with the round-1
@@ -440,7 +455,16 @@ def bench(
     CPU-bound ceiling (the images/s the pipeline's CPU work would allow with every core busy)."""
     from .profiles import parse_overrides
 
-    if precision_agreement:
+    if device == Device.cuda or engine == EngineKind.torch:
+        from .bench_gpu import run_gpu_bench
+
+        try:
+            sweep = [int(part) for part in batch_sizes.split(",") if part.strip()]
+        except ValueError:
+            raise CensusError(f"--batch-sizes {batch_sizes!r} is not a comma-separated list of numbers.") from None
+        report = run_gpu_bench(images, images_dir, batch_size, sweep, agreement_images, device.value,
+                               size=(width, height))
+    elif precision_agreement:
         import tempfile
 
         from .bench import agreement_set
@@ -453,7 +477,8 @@ def bench(
         from .bench import run_bench
 
         report = run_bench(images, images_dir, workers, batch_size, skip_naive, size=(width, height),
-                           profile=profile.value, precision=precision.value, overrides=parse_overrides(model))
+                           profile=profile.value, precision=precision.value, overrides=parse_overrides(model),
+                           papers_loop_rewrites=papers_loop_rewrites)
     if as_json:
         out.print(json.dumps(report), soft_wrap=True)
         return

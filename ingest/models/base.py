@@ -78,6 +78,9 @@ class Model(ABC):
     int8_networks: tuple[str, ...] = ()
     #: fp32, or int8 when ``--precision int8`` asked for it and the model has int8 networks
     precision: str = "fp32"
+    #: rewrite ONNX graphs at load with the same answers (graph_rewrite.py); False loads the files
+    #: as round 1 did (the bench's papers loop)
+    graph_rewrites: bool = True
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:
         self.device = device

@@ -52,7 +52,7 @@ class OpenNsfw(Model):
     def load(self) -> None:
         self.check()
         try:
-            graph = rewritten_graph(self.path)
+            graph = rewritten_graph(self.path) if self.graph_rewrites else str(self.path)
             if self.int8("open_nsfw"):
                 from .quantize import calibration_images, int8_graph
 

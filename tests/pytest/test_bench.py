@@ -65,10 +65,27 @@ def test_bench_on_a_flat_folder_reports_the_papers_loop_and_agreement(tmp_path):
     flat.mkdir()
     for path in sorted(generated.rglob("*.JPEG")):
         shutil.copy(path, flat / path.name)
-    report = run_bench(3, flat, workers=0, batch_size=4, skip_naive=False)
+    # the pipeline with the reference models: every answer agrees (its graphs are rewritten, the loop's not)
+    report = run_bench(3, flat, workers=0, batch_size=4, skip_naive=False, overrides=REFERENCE)
     assert report["images"] == 3 and report["images_source"] == str(flat.resolve())
-    assert report["papers_loop_models"] == list(REFERENCE.values())
+    assert report["papers_loop_models"] == list(REFERENCE.values()) and not report["papers_loop_graph_rewrites"]
     assert report["naive_images_per_s"] == report["papers_loop_images_per_s"] > 0
     assert report["pipeline_images_per_s"] > 0 and report["pipeline_precision"] == "fp32"
-    assert report["agreement"]["face_count_agreement"] == 1.0
-    assert report["agreement"]["top1_agreement"] == 1.0 and report["agreement"]["nsfw_abs_diff_p99"] < 1e-4
+    same = report["agreement"]
+    assert same["face_count_agreement"] == 1.0 and same["reference_faces_found"] == 1.0
+    assert same["age_mae_matched"] < 1e-3 and same["gender_flips_matched"] == 0
+    assert same["top1_agreement"] == 1.0 and same["nsfw_abs_diff_p99"] < 1e-4
+
+
+def test_agreement_pairs_faces_by_box_when_the_detectors_differ():
+    def face(x, age, male):
+        return {"x1": x, "y1": 10.0, "x2": x + 40.0, "y2": 50.0, "det_score": 0.99, "age": age, "gender_score": male}
+
+    reference = {("faces", "a.jpg"): [face(0, 30, 0.9), face(100, 20, 0.2)], ("faces", "b.jpg"): [face(0, 40, 0.7)]}
+    # the pipeline finds the second face of a.jpg (shifted 4 px) and one the reference missed, and b's face
+    pipeline = {("faces", "a.jpg"): [face(300, 50, 0.5), face(104, 23, 0.6)], ("faces", "b.jpg"): [face(2, 41, 0.8)]}
+    report = agreement(reference, pipeline)
+    assert report["faces_compared"] == 2 and report["images_face_count_mismatch"] == 0
+    assert report["reference_faces_found"] == report["pipeline_faces_in_reference"] == round(2 / 3, 4)
+    assert report["age_mae_matched"] == 2.0 and report["max_abs_age_diff"] == 3.0
+    assert report["gender_flips_matched"] == 0.5
