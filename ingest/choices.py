@@ -19,6 +19,7 @@ class Device(StrEnum):
 class EngineKind(StrEnum):
     local = "local"  # this machine's processes (in-process, CPU workers or GPU batches)
     ray = "ray"  # Ray Data actors, on a local Ray or a running cluster (--ray-address)
+    torch = "torch"  # the default profile's networks in PyTorch on whole batches (CUDA, or the CPU)
 
 
 class Layout(StrEnum):

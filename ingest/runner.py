@@ -167,10 +167,12 @@ def run_dataset(
         raise CensusError("--dataset is empty: name the dataset, or leave the option out to use the folder name.")
     dataset = options.dataset or root.resolve().name
     device = resolve_device(options.device)
-    if options.engine not in ("local", "ray"):
-        raise CensusError(f"--engine {options.engine!r} is not one of local, ray.")
+    if options.engine not in ("local", "ray", "torch"):
+        raise CensusError(f"--engine {options.engine!r} is not one of local, ray, torch.")
     if options.engine == "ray" and (options.ray_address or os.environ.get("RAY_ADDRESS")):
         workers, lowered = max(0, options.workers or 0), None  # 0: one actor per CPU (GPU) of the cluster
+    elif options.engine == "torch":
+        workers, lowered = 0, None  # reader threads in this process, no worker processes
     else:
         workers, lowered = choose_workers(options.workers)
     if lowered and on_notice:
@@ -301,7 +303,7 @@ def _process(run: Run, sink: Sink, items, stats: Stats) -> dict[str, str]:
         results = engine.results(items)
         # the first result proves the workers loaded their models, before any row lands
         results = itertools.chain([first], results) if (first := next(results, None)) else results
-        runs = _run_rows(models, run.dataset, run.device, run.options)
+        runs = _run_rows(models, run.dataset, run.device, run.options, engine)
         sink.start_runs(runs)
         run_ids = {row["annotator"]: row["run_id"] for row in runs}
         mapper = RowMapper(models, [run_ids[m.annotator] for m in models], run.dataset, run.options.face_min_score)
@@ -315,14 +317,14 @@ def _process(run: Run, sink: Sink, items, stats: Stats) -> dict[str, str]:
     return run_ids
 
 
-def _run_rows(models, dataset, device, options) -> list[dict]:
+def _run_rows(models, dataset, device, options, engine) -> list[dict]:
     rows = []
     for model in models:
         params = {**model.params(), "profile": options.profile, "precision": model.precision,
                   "shard": list(options.shard) if options.shard else None,
-                  "dataset_root": str(options.dataset_root.resolve())}
-        if options.engine != "local":
-            params["engine"] = options.engine
+                  "dataset_root": str(options.dataset_root.resolve()), **engine.run_params(model)}
+        if engine.name != "local":  # the engine that ran (--device cuda may choose torch by itself)
+            params["engine"] = engine.name
         rows.append(run_row(stage=model.stage, annotator=model.annotator, dataset=dataset,
                             model_digest=model.digest(), params=params, device=device))
     return rows

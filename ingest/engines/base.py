@@ -28,6 +28,9 @@ class EnginePlan:
 class Engine(ABC):
     """Start with ``with``: the engine loads models or starts workers there, and stops them on exit."""
 
+    #: what ``raw.runs.params.engine`` records (local engines record nothing)
+    name: str = "local"
+
     def __init__(self, plan: EnginePlan) -> None:
         self.plan = plan
 
@@ -40,6 +43,10 @@ class Engine(ABC):
 
     def start(self) -> None:
         """Load the networks or start the workers; a model that cannot load raises here."""
+
+    def run_params(self, model: Model) -> dict:
+        """What this engine changes about how ``model`` runs, for ``raw.runs.params`` (after start)."""
+        return {}
 
     def close(self) -> None:
         """Stop what ``start`` started."""

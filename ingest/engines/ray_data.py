@@ -183,6 +183,8 @@ class CensusActor:
 
 # -- the engine ----------------------------------------------------------------------------------
 class RayData(Engine):
+    name = "ray"
+
     def __init__(self, plan: EnginePlan, address: str | None = None) -> None:
         super().__init__(plan)
         self.address = address
