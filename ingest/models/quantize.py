@@ -6,7 +6,7 @@ int8 weights per channel, uint8 activations, MinMax calibration) on calibration 
 from photos the packages ship (scikit-image's sample photos and insightface's sample photos:
 random crops, scales and flips; ``calibration_images``), through the model's own
 preprocessing. It is made once per fp32 graph and settings and cached under
-``$CENSUS_CACHE`` (default ``~/.cache/census-warehouse``)/int8; when that folder cannot be
+``$CENSUS_CACHE`` (default ``~/.cache/census-warehouse``)/int8 (graph_cache.py); when that folder cannot be
 written it is kept in memory for the process. Nothing quantised is ever committed.
 
 An int8 model is another annotator: its name gets ``@int8`` (``yahoo/open_nsfw@int8``), so
@@ -20,12 +20,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
+from .graph_cache import cached_graph
 
 PRECISIONS = ("fp32", "int8")
 #: bump when the calibration images or the quantisation recipe change (new cache entries)
@@ -37,12 +38,6 @@ CALIBRATION_PHOTOS = [("skimage", name) for name in (
     "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "hubble_deep_field.jpg",
     "retina.jpg", "grass.png", "brick.png", "gravel.png", "color.png", "ihc.png")] + [
     ("insightface", f"images/{name}") for name in ("t1.jpg", "Tom_Hanks_54745.png", "mask_blue.jpg")]
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("CENSUS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
-        "census-warehouse")
-    return Path(root) / "int8"
 
 
 def calibration_images(count: int = 64, seed: int = 0, side: int = 500) -> list[np.ndarray]:
@@ -78,28 +73,22 @@ def _key(graph: bytes, settings: dict) -> str:
     return digest.hexdigest()[:16]
 
 
-_MEMORY: dict[str, bytes] = {}
-
-
 def int8_graph(name: str, graph: bytes | Path, calibration: Callable[[], Iterable[np.ndarray]],
                per_channel: bool = True) -> bytes:
     """The int8 version of an fp32 ONNX graph (bytes or a file), from the cache or made now.
     ``calibration`` yields the network's input batches (float32, as ``infer`` feeds it)."""
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
     data = graph.read_bytes() if isinstance(graph, Path) else graph
     settings = {"method": "static", "format": "QDQ", "per_channel": per_channel, "weights": "int8",
                 "activations": "uint8", "calibrate": "minmax", "ops": list(QUANTISED_OPS)}
     key = f"{name.replace('/', '_')}-{_key(data, settings)}"
-    path = cache_dir() / f"{key}.onnx"
-    if key in _MEMORY:
-        return _MEMORY[key]
-    with contextlib.suppress(OSError):
-        cached = path.read_bytes()
-        with contextlib.suppress(Exception):
-            onnx.load_from_string(cached)  # a half-written or foreign file is made again
-            return cached
+    return cached_graph("int8", key, lambda: _quantise(data, calibration, per_channel))
+
+
+def _quantise(data: bytes, calibration: Callable[[], Iterable[np.ndarray]], per_channel: bool) -> bytes:
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
     input_name = onnx.load_from_string(data).graph.input[0].name
 
     class Reader(CalibrationDataReader):
@@ -118,13 +107,5 @@ def int8_graph(name: str, graph: bytes | Path, calibration: Callable[[], Iterabl
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=list(QUANTISED_OPS))
         result = target.read_bytes()
-    import onnxruntime as ort
-
     ort.InferenceSession(result, providers=["CPUExecutionProvider"])  # fails here, not cached
-    _MEMORY[key] = result
-    with contextlib.suppress(OSError):  # a read-only home keeps it in memory only
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(result)
-        os.replace(partial, path)
     return result

@@ -1,4 +1,4 @@
-"""Graph rewrites before onnxruntime loads a network (ingest/models/graph_rewrite.py): same answers."""
+"""Graphs at load: same-answer rewrites (ingest/models/graph_rewrite.py) and the graph cache (graph_cache.py)."""
 
 from __future__ import annotations
 
@@ -118,3 +118,33 @@ def test_subnormal_weights_of_the_age_and_gender_networks_are_flushed_with_ident
         name = original.get_inputs()[0].name
         np.testing.assert_allclose(flushed.run(None, {name: batch})[0], original.run(None, {name: batch})[0],
                                    atol=1e-6)
+
+
+def test_efficientnet_graph_is_exported_once_then_read_from_the_cache(tmp_path, monkeypatch, photo_inputs):
+    from ingest.models import graph_cache
+    from ingest.models.classify_efficientnet import EfficientNetLite0
+
+    monkeypatch.setenv("CENSUS_CACHE", str(tmp_path))
+    monkeypatch.setattr(graph_cache, "_MEMORY", {})
+    export = EfficientNetLite0._export
+    first = EfficientNetLite0()
+    first.load()
+    files = list((tmp_path / "onnx").glob("efficientnet-lite0-*.onnx"))
+    assert len(files) == 1 and not list((tmp_path / "onnx").glob("*.tmp"))
+
+    def no_export(self):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(graph_cache, "_MEMORY", {})  # a new process: only the file is left
+    monkeypatch.setattr(EfficientNetLite0, "_export", no_export)
+    second = EfficientNetLite0()
+    second.load()
+    inputs = [second.prepare(d) for d in photo_inputs]
+    assert second.infer(inputs) == first.infer(inputs)
+
+    files[0].write_bytes(b"half written")  # a broken file is made again, not trusted
+    monkeypatch.setattr(graph_cache, "_MEMORY", {})
+    monkeypatch.setattr(EfficientNetLite0, "_export", export)
+    third = EfficientNetLite0()
+    third.load()
+    assert third.infer(inputs) == first.infer(inputs) and files[0].stat().st_size > 1_000_000
