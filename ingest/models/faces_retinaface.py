@@ -226,15 +226,28 @@ class RetinaFaceAgeGender(DlibAgeGender):
 
     def _faces(self, item: dict[str, Any], loc: np.ndarray, scores: np.ndarray, landmarks: np.ndarray,
                anchors: np.ndarray) -> list[dict[str, Any]]:
-        rgb, to_original = item["rgb"], item["to_original"]
+        rgb = item["rgb"]
         picked = np.flatnonzero(scores > self.score_threshold)
-        picked = picked[np.argsort(-scores[picked], kind="stable")][: self.top_k]
-        if picked.size == 0:
+        faces = self.detections(picked, scores[picked], loc[picked], landmarks[picked], anchors,
+                                rgb.shape[:2], item["to_original"])
+        for face in faces:
+            face["gender_chip"] = aligned_chip(rgb, face["landmarks"], 32)
+            face["age_chip"] = aligned_chip(rgb, face["landmarks"], 64)
+        return faces
+
+    def detections(self, picked: np.ndarray, scores: np.ndarray, loc: np.ndarray, landmarks: np.ndarray,
+                   anchors: np.ndarray, shape: tuple[int, int], to_original: float) -> list[dict[str, Any]]:
+        """The faces among the priors ``picked`` (those above the score threshold, with their
+        scores and network outputs): best ``top_k`` by score, NMS, boxes clipped to the input
+        image of ``shape`` (height, width) and scaled to the original's pixels, best first.
+        Shared with the torch engine (torchnets/profile.py), which picks the priors on the GPU."""
+        order = np.argsort(-scores, kind="stable")[: self.top_k]
+        if order.size == 0:
             return []
-        boxes, points = decode(loc[picked].astype(np.float64), landmarks[picked].astype(np.float64),
-                               anchors[picked])
-        kept = nms(boxes, scores[picked], self.nms_threshold)[: self.keep_top_k]
-        height, width = rgb.shape[:2]
+        boxes, points = decode(loc[order].astype(np.float64), landmarks[order].astype(np.float64),
+                               anchors[picked[order]])
+        kept = nms(boxes, scores[order], self.nms_threshold)[: self.keep_top_k]
+        height, width = shape
         faces = []
         for k in kept:
             x1, y1, x2, y2 = boxes[k]
@@ -244,10 +257,8 @@ class RetinaFaceAgeGender(DlibAgeGender):
                 continue
             faces.append({
                 "box": [float(v) * to_original for v in (x1, y1, x2, y2)],
-                "margin": float(scores[picked[k]]),
+                "margin": float(scores[order[k]]),
                 "landmarks": points[k],  # in the detector input's pixels
-                "gender_chip": aligned_chip(rgb, points[k], 32),
-                "age_chip": aligned_chip(rgb, points[k], 64),
             })
         faces.sort(key=lambda f: (-f["margin"], f["box"][0], f["box"][1]))
         return faces

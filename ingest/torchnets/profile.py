@@ -23,7 +23,7 @@ import torch
 from ..errors import CensusError
 from ..models import Model
 from ..models.classify_efficientnet import EfficientNetLite0
-from ..models.faces_retinaface import MEAN_BGR, RetinaFaceAgeGender, decode, nms, priors
+from ..models.faces_retinaface import MEAN_BGR, RetinaFaceAgeGender, priors
 from ..models.imagenet import top5_rows
 from ..models.nsfw_opennsfw import OpenNsfw
 
@@ -206,9 +206,9 @@ class TorchProfile:
             anchors = priors(height, width)
             for row, index in enumerate(members):
                 mine = picked[0] == row
-                found[index] = _faces_of(model, picked[1][mine], picked[2][mine], picked[3][mine],
-                                         picked[4][mine], anchors, height, width,
-                                         scales[index] * inputs[index][1])
+                found[index] = model.detections(picked[1][mine], picked[2][mine], picked[3][mine],
+                                                picked[4][mine], anchors, (height, width),
+                                                scales[index] * inputs[index][1])
         return found, inputs
 
     def _chips(self, found: list[list[dict[str, Any]]], inputs: list[tuple[torch.Tensor, float]]):
@@ -251,29 +251,6 @@ class TorchProfile:
                 cursor += 1
             results.append(rows)
         return results
-
-
-def _faces_of(model: RetinaFaceAgeGender, picked: np.ndarray, scores: np.ndarray, loc: np.ndarray,
-              landmarks: np.ndarray, anchors: np.ndarray, height: int, width: int,
-              to_original: float) -> list[dict[str, Any]]:
-    """RetinaFaceAgeGender._faces on the priors above the threshold, without cutting chips."""
-    order = np.argsort(-scores, kind="stable")[: model.top_k]
-    if order.size == 0:
-        return []
-    picked, scores = picked[order], scores[order]
-    boxes, points = decode(loc[order].astype(np.float64), landmarks[order].astype(np.float64), anchors[picked])
-    kept = nms(boxes, scores, model.nms_threshold)[: model.keep_top_k]
-    faces = []
-    for k in kept:
-        x1, y1, x2, y2 = boxes[k]
-        x1, x2 = np.clip([x1, x2], 0, width)
-        y1, y2 = np.clip([y1, y2], 0, height)
-        if x2 <= x1 or y2 <= y1:
-            continue
-        faces.append({"box": [float(v) * to_original for v in (x1, y1, x2, y2)], "margin": float(scores[k]),
-                      "landmarks": points[k]})
-    faces.sort(key=lambda f: (-f["margin"], f["box"][0], f["box"][1]))
-    return faces
 
 
 def run_isolated(profile: TorchProfile, images: Sequence[torch.Tensor], stage_sets: Sequence[Sequence[int]],
