@@ -175,7 +175,10 @@ def cpu_answers(root: Path, rel_paths: list[str]) -> tuple[dict[str, dict[int, A
 
 def compare(models, torch_answers: dict, cpu: dict, min_score: float = FACE_MIN_SCORE) -> dict[str, Any]:
     """The torch answers against the CPU path's: face counts (det_score >= min_score), box and age
-    differences and gender flips of the faces paired in x order, NSFW |diff|, top-1 agreement."""
+    differences and gender flips of the faces paired by box (IoU >= 0.5, as ``ingest bench``),
+    NSFW |diff|, top-1 agreement."""
+    from .bench import matched_faces
+
     stage_of = {i: m.stage for i, m in enumerate(models)}
     counts, nsfw, top1, ages, flips, boxes = [], [], [], [], [], []
     for rel, reference in cpu.items():
@@ -187,12 +190,10 @@ def compare(models, torch_answers: dict, cpu: dict, min_score: float = FACE_MIN_
             elif stage_of[index] == "classify" and other is not None:
                 top1.append(value[0]["class_index"] == other[0]["class_index"])
             elif stage_of[index] == "faces":
-                a = sorted((f for f in value if f["det_score"] >= min_score), key=lambda f: (f["x1"], f["y1"]))
-                b = sorted((f for f in other or [] if f["det_score"] >= min_score), key=lambda f: (f["x1"], f["y1"]))
+                a = [f for f in value if f["det_score"] >= min_score]
+                b = [f for f in other or [] if f["det_score"] >= min_score]
                 counts.append(len(a) == len(b))
-                if len(a) != len(b):
-                    continue
-                for fa, fb in zip(a, b, strict=True):
+                for fa, fb in matched_faces(a, b):
                     ages.append(abs(fa["age"] - fb["age"]))
                     flips.append((fa["gender_score"] >= 0.5) != (fb["gender_score"] >= 0.5))
                     boxes.append(max(abs(fa[k] - fb[k]) for k in ("x1", "y1", "x2", "y2")))
