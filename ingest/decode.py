@@ -69,6 +69,17 @@ def _check_inside(path: Path, root: Path) -> None:
         raise NotRead("a symbolic link leading outside the dataset root; only files inside the root are read")
 
 
+def contained_file(path: Path, root: Path, noun: str) -> str:
+    """The real path of a container file (a shard, a Parquet file) when it lies inside ``root``
+    and is a file; NotRead or FileNotFoundError naming it as ``noun`` otherwise."""
+    real = os.path.realpath(path)
+    if not is_inside(real, os.path.realpath(root)):
+        raise NotRead(f"a {noun} outside the dataset root; only files inside the root are read")
+    if not os.path.isfile(real):
+        raise FileNotFoundError(f"no {noun} {path.name}")
+    return real
+
+
 def _too_large(size: int) -> NotRead:
     return NotRead(f"the file holds more than the {MAX_FILE_BYTES // 2**20} MiB read limit; not read", size)
 

@@ -206,10 +206,9 @@ def _file_reason(path: Path, real_root: str) -> str | None:
     return _sniff(path, real_root)
 
 
-def _walk_images(scan: _Scan, folder: Path) -> Iterator[Path]:
-    """Every image file under a real folder, sorted, including dangling links (they become
-    errors). Links to folders are not followed (named instead): a folder is walked once, and
-    never outside the root."""
+def _walk_files(scan: _Scan, folder: Path) -> Iterator[Path]:
+    """Every file name under a real folder, sorted by folder then name. Links to folders are
+    not followed (named instead): a folder is walked once, and never outside the root."""
 
     def unlistable(error: OSError) -> None:
         scan.skip("unlistable", Path(error.filename))
@@ -221,11 +220,18 @@ def _walk_images(scan: _Scan, folder: Path) -> Iterator[Path]:
             scan.skip("linked_folder", base / name)
         dirnames.sort()
         for name in sorted(filenames):
-            reason = _file_reason(base / name, scan.real_root)
-            if reason is None:
-                yield base / name
-            else:
-                scan.skip(reason, base / name)
+            yield base / name
+
+
+def _walk_images(scan: _Scan, folder: Path) -> Iterator[Path]:
+    """Every image file under a real folder, sorted, including dangling links (they become
+    errors)."""
+    for path in _walk_files(scan, folder):
+        reason = _file_reason(path, scan.real_root)
+        if reason is None:
+            yield path
+        else:
+            scan.skip(reason, path)
 
 
 def _subfolders(scan: _Scan, folder: Path) -> list[Path]:
@@ -445,26 +451,15 @@ def list_unlabelled(root: Path, scan: _Scan | None = None) -> Iterator[ImageRef]
 
 def _container_files(scan: _Scan, suffix: str) -> Iterator[Path]:
     """Every real file under the root with that extension, sorted; anything else is named."""
-
-    def unlistable(error: OSError) -> None:
-        scan.skip("unlistable", Path(error.filename))
-
-    for dirpath, dirnames, filenames in os.walk(scan.root, onerror=unlistable, followlinks=False):
-        base = Path(dirpath)
-        for name in [d for d in dirnames if os.path.islink(base / d)]:
-            dirnames.remove(name)
-            scan.skip("linked_folder", base / name)
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = base / name
-            if _extension(name) != suffix:
-                scan.skip("not_container", path)
-            elif not is_inside(os.path.realpath(path), scan.real_root):
-                scan.skip("outside", path)
-            elif not path.is_file():
-                scan.skip("special", path)
-            else:
-                yield path
+    for path in _walk_files(scan, scan.root):
+        if _extension(path.name) != suffix:
+            scan.skip("not_container", path)
+        elif not is_inside(os.path.realpath(path), scan.real_root):
+            scan.skip("outside", path)
+        elif not path.is_file():
+            scan.skip("special", path)
+        else:
+            yield path
 
 
 def list_webdataset(root: Path, scan: _Scan | None = None, on_text: OnText | None = None) -> Iterator[ImageRef]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .decode import MAX_FILE_BYTES, NotRead, is_inside
+from .decode import MAX_FILE_BYTES, NotRead, contained_file
 
 IMAGE_COLUMNS = ("jpg", "image", "img", "png", "webp", "image_bytes", "bytes")
 CAPTION_COLUMNS = ("caption", "txt", "text")
@@ -94,11 +94,7 @@ def _cells(path: str, group: int, column: str) -> list:
 
 def read_row(path: Path, row: int, root: Path) -> bytes:
     """The image bytes of one row of a Parquet file inside ``root``; NotRead otherwise."""
-    real = os.path.realpath(path)
-    if not is_inside(real, os.path.realpath(root)):
-        raise NotRead("a Parquet file outside the dataset root; only files inside the root are read")
-    if not os.path.isfile(real):
-        raise FileNotFoundError(f"no Parquet file {path.name}")
+    real = contained_file(path, root, "Parquet file")
     try:
         handle = pq.ParquetFile(real)
         column = image_column(handle.schema_arrow)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .decode import MAX_FILE_BYTES, NotRead, is_inside
+from .decode import MAX_FILE_BYTES, NotRead, contained_file
 
 SEPARATOR = "#"
 CAPTION_EXTENSIONS = (".txt", ".caption", ".cap")
@@ -126,11 +126,7 @@ def _index(path: str) -> dict[str, tarfile.TarInfo]:
 
 def read_sample(shard: Path, key: str, root: Path) -> bytes:
     """The image bytes of one sample of a shard inside ``root``; NotRead or OSError otherwise."""
-    real = os.path.realpath(shard)
-    if not is_inside(real, os.path.realpath(root)):
-        raise NotRead("a shard outside the dataset root; only files inside the root are read")
-    if not os.path.isfile(real):
-        raise FileNotFoundError(f"no shard {shard.name}")
+    real = contained_file(shard, root, "shard")
     try:
         info = _index(real).get(key)
     except (tarfile.TarError, EOFError) as error:
