@@ -1,18 +1,24 @@
 """Checks of imported rows, one function per raw result table: each turns a file's columns
 into that table's rows and reports every bad value by its row number.
 
-The stage registry (stages.py) names the function of each importable stage."""
+The stage registry (stages.py) names the function of each importable stage. The value rules
+(``rules``, ``_boxes``) also check Parquet parts before `ingest land` loads them (``check_part``)."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import CensusError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_REPORTED = 20
 INT32_MAX = 2**31 - 1  # face_idx, rank and class_index are INTEGER columns (the raw schema)
@@ -28,12 +34,41 @@ class Problems:
         for pos in positions:
             self.items.append(f"row {int(pos) + self.first_row}: {message}")
 
-    def raise_if_any(self, path: Path) -> None:
+    def raise_if_any(self, path: Path, outcome: str = "was rejected, nothing was imported") -> None:
         if not self.items:
             return
         shown = "; ".join(self.items[:MAX_REPORTED])
         more = f"; and {len(self.items) - MAX_REPORTED} more" if len(self.items) > MAX_REPORTED else ""
-        raise CensusError(f"{path} was rejected, nothing was imported: {shown}{more}.")
+        raise CensusError(f"{path} {outcome}: {shown}{more}.")
+
+
+def column_names(path: Path, names: list) -> list[str]:
+    """A file's column names as the importer uses them: without surrounding spaces (a header
+    written ``x1, y1`` means y1). A name twice is refused: one copy would be dropped silently."""
+    trimmed = [str(name).strip() for name in names]
+    twice = [name for name, n in Counter(trimmed).items() if n > 1 and name]
+    if twice:
+        raise CensusError(f"{path} has columns more than once: {', '.join(twice)} (names compared without "
+                          "surrounding spaces); keep one of each. Nothing was imported.")
+    return trimmed
+
+
+def arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """A Parquet table as a DataFrame in which a NaN stays distinguishable from a null: pandas
+    reads both as NaN, so a float NaN becomes the text "nan", which ``numeric`` reports by row
+    as "not a finite number" (a null stays blank)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    frame = table.to_pandas()
+    for position, name in enumerate(table.column_names):
+        column = table.column(position)
+        if name not in frame.columns or not pa.types.is_floating(column.type):
+            continue  # (a stored pandas index becomes the frame's index, not a column)
+        nan = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+        if nan.any():
+            frame[name] = frame[name].astype(object).where(~nan, "nan")
+    return frame
 
 
 def numeric(frame: pd.DataFrame, column: str, problems: Problems, *, required: bool,
@@ -63,6 +98,58 @@ def numeric(frame: pd.DataFrame, column: str, problems: Problems, *, required: b
     if high is not None:
         problems.add(frame.index[finite > high], f"{column} is above {high}")
     return finite
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a number column may hold (``numeric``'s bounds); finite always."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+
+def rules(table: str) -> dict[str, Rule]:
+    """The value rules of a raw result table's number columns, shared by `ingest import` and
+    `ingest land` (boxes: ``_boxes``)."""
+    if table == "faces":
+        return {"face_idx": Rule(0, integer=True), "det_score": Rule(0, 1), "age": Rule(0, 150),
+                "gender_score": Rule(0, 1)}
+    if table == "nsfw":
+        return {"nsfw_score": Rule(0, 1)}
+    if table == "predictions":
+        from .classes import imagenet_wnids
+
+        return {"rank": Rule(1, 5, integer=True), "prob": Rule(0, 1),
+                "class_index": Rule(0, len(imagenet_wnids()) - 1, integer=True)}
+    return {}
+
+
+def checked(frame: pd.DataFrame, table: str, column: str, problems: Problems, *, required: bool) -> pd.Series:
+    """``numeric`` with the table's rule for the column."""
+    rule = rules(table)[column]
+    return numeric(frame, column, problems, required=required, low=rule.low, high=rule.high, integer=rule.integer)
+
+
+def check_part(table: str, data: pa.Table, path: Path, outcome: str) -> None:
+    """The importer's value checks on rows already in a raw table's shape (a Parquet part):
+    each number column's rule, finite values in every other floating column, whole boxes with
+    x1 <= x2 and y1 <= y2; every bad value is reported by row (counted from 1)."""
+    import pyarrow as pa
+
+    own = rules(table)
+    if not any(f.name in own or f.name in BOX or pa.types.is_floating(f.type) for f in data.schema):
+        return  # nothing to check (images, image_runs): no conversion
+    frame = arrow_frame(data).reset_index(drop=True)
+    problems = Problems(1)
+    for column in frame.columns:
+        if column in own:
+            checked(frame, table, column, problems, required=False)
+        elif column not in BOX and pa.types.is_floating(data.schema.field(column).type):
+            numeric(frame, column, problems, required=False)
+    if table == "faces" and any(c in frame.columns for c in BOX):
+        _boxes(frame, problems)
+    problems.raise_if_any(path, outcome)
 
 
 def duplicates(keys: pd.DataFrame, problems: Problems, what: str) -> None:
@@ -99,7 +186,7 @@ def _blank(raw: pd.Series) -> pd.Series:
 def _gender(frame: pd.DataFrame, problems: Problems) -> pd.Series:
     """gender_score, or a ``gender`` column of words (female/male, f/m, woman/man, 0/1) mapped to 0/1."""
     if "gender" not in frame.columns:
-        return numeric(frame, "gender_score", problems, required=False, low=0, high=1)
+        return checked(frame, "faces", "gender_score", problems, required=False)
     if "gender_score" in frame.columns:
         raise CensusError("The file has both gender and gender_score columns; keep one. Nothing was imported.")
     words = frame["gender"].astype(str).str.strip().str.lower()
@@ -137,9 +224,9 @@ def faces_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
                           "(x1, y1, x2, y2) for reference labels.")
     if reference and not all(c in frame.columns for c in BOX):
         raise CensusError("A reference faces file needs the box columns x1, y1, x2, y2; nothing was imported.")
-    score = numeric(frame, "det_score", problems, required=False, low=0, high=1)
+    score = checked(frame, "faces", "det_score", problems, required=False)
     gender = _gender(frame, problems)
-    age = numeric(frame, "age", problems, required=False, low=0, high=150)
+    age = checked(frame, "faces", "age", problems, required=False)
     boxes = _boxes(frame, problems, strict=reference)
     attributes = _attributes(frame)
     no_face = score.isna() & gender.isna() & age.isna() & pd.DataFrame(boxes).isna().all(axis=1)
@@ -157,7 +244,7 @@ def faces_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
     else:
         problems.add(frame.index[~no_face & score.isna()], "det_score is empty for a face row")
     if "face_idx" in frame.columns:
-        face_idx = numeric(frame, "face_idx", problems, required=False, low=0, integer=True)
+        face_idx = checked(frame, "faces", "face_idx", problems, required=False)
         problems.add(frame.index[~no_face & face_idx.isna()], "face_idx is empty for a face row")
     else:
         face_idx = pd.Series(np.nan, index=frame.index)
@@ -205,7 +292,7 @@ def _boxes(frame: pd.DataFrame, problems: Problems, *, strict: bool = False) -> 
 
 def nsfw_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
               context: ImportContext | None = None) -> pd.DataFrame:
-    score = numeric(frame, "nsfw_score", problems, required=True, low=0, high=1)
+    score = checked(frame, "nsfw", "nsfw_score", problems, required=True)
     prob_cols = [c for c in frame.columns if c.startswith("prob_")]
     probs_values = {c[5:]: numeric(frame, c, problems, required=True, low=0, high=1) for c in prob_cols}
     if probs_values:
@@ -233,11 +320,10 @@ def predictions_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems,
     from .classes import imagenet_wnids
 
     wnids = imagenet_wnids()
-    rank = numeric(frame, "rank", problems, required=True, low=1, high=5, integer=True)
-    prob = numeric(frame, "prob", problems, required=True, low=0, high=1)
+    rank = checked(frame, "predictions", "rank", problems, required=True)
+    prob = checked(frame, "predictions", "prob", problems, required=True)
     if "class_index" in frame.columns:
-        index = numeric(frame, "class_index", problems, required=True, low=0, high=len(wnids) - 1,
-                         integer=True)
+        index = checked(frame, "predictions", "class_index", problems, required=True)
         wnid = index.map(lambda i: wnids[int(i)] if pd.notna(i) and i % 1 == 0 and 0 <= i < len(wnids)
                          else None)
     elif "wnid" in frame.columns:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CensusError
-from .import_checks import ImportContext, Problems, as_integers
+from .import_checks import ImportContext, Problems, arrow_frame, as_integers, column_names
 from .stages import importable
 from .warehouse import connect, init_schema, now, start_run
 
@@ -21,35 +21,36 @@ class AlreadyImported(CensusError):
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, int]:
-    """The file as strings-or-values, and the row number of its first data row."""
+    """The file as strings-or-values, and the row number of its first data row. Column names
+    are trimmed; a name twice is refused (``column_names``)."""
     if not path.is_file():
         raise CensusError(f"The file {path} does not exist.")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return _read_parquet(path), 1
-        return pd.read_csv(path, dtype=str, keep_default_na=False), 2
+        return _read_csv(path), 2
+    except CensusError:
+        raise
     except Exception as error:  # noqa: BLE001 - any parser failure means a bad file
         raise CensusError(f"Cannot read {path} as CSV or Parquet: {error}") from error
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file as text; its header is read as a row, so that a name twice is seen (pandas
+    would rename the second copy ``x1.1``, and the importer would never read it)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, header=None)
+    names = column_names(path, frame.iloc[0].tolist())
+    # a blank header (pandas' own index column) is named as pandas names it, and ignored
+    frame.columns = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
+    return frame.iloc[1:].reset_index(drop=True)
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """A Parquet file as a DataFrame in which a NaN stays distinguishable from a null: pandas
-    reads both as NaN, so a float NaN becomes the text "nan", which the checks report by row
-    as "not a finite number" (a null stays blank)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    frame = table.to_pandas()
-    for position, name in enumerate(table.column_names):
-        column = table.column(position)
-        if name not in frame.columns or not pa.types.is_floating(column.type):
-            continue  # (a stored pandas index becomes the frame's index, not a column)
-        nan = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
-        if nan.any():
-            frame[name] = frame[name].astype(object).where(~nan, "nan")
-    return frame
+    stored = pq.read_schema(path).names
+    names = column_names(path, stored)
+    return arrow_frame(pq.read_table(path)).rename(columns=dict(zip(stored, names, strict=True)))
 
 
 def _resolve_images(frame: pd.DataFrame, images: pd.DataFrame, dataset: str, problems: Problems) -> pd.Series:

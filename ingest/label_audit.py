@@ -13,6 +13,13 @@ Label sets: ``ilsvrc1k`` (the packaged ILSVRC-2012 class list) and ``imagenet21k
 imagenet21k_goog_synsets.txt``, taken from the ``timm`` wheel, Apache-2.0), or any file of
 wnids. Rows land in ``raw.label_synsets`` (one per label set and wnid, replaced on rerun);
 the dbt mart ``label_audit`` adds the census' images and faces per wnid.
+
+A built-in name always means the built-in set, even beside a file of that name; any other
+argument is a file, whose label set is named after its stem. A file whose stem is a built-in
+name (``ilsvrc1k.txt``, ``./imagenet21k``) is refused: its rows would replace the built-in
+set's. A file is UTF-8 text (a byte order mark is allowed); any other encoding is refused with
+the line of its first undecodable byte, since wnids are plain ASCII and a guessed encoding
+would only turn the odd bytes into wnids WordNet lacks.
 """
 
 from __future__ import annotations
@@ -88,17 +95,46 @@ def wordnet(folder: Path = WORDNET_DIR):
 
 def label_set(name: str) -> list[str]:
     """The wnids of a named label set, or of a file of wnids (one per line)."""
+    return resolve(name)[1]
+
+
+def resolve(name: str) -> tuple[str, list[str]]:
+    """The label set's name in raw.label_synsets and its wnids, in order, each once."""
     if name == "ilsvrc1k":
         from .classes import imagenet_wnids
 
-        return list(imagenet_wnids())
+        return name, list(imagenet_wnids())
     if name == "imagenet21k":
-        text = resources.files("ingest.data").joinpath("imagenet21k_goog_synsets.txt").read_text()
-    elif Path(name).is_file():
-        text = Path(name).read_text()
-    else:
+        return name, _wnids(resources.files("ingest.data").joinpath("imagenet21k_goog_synsets.txt").read_text())
+    path = Path(name)
+    if not path.is_file():
         raise CensusError(f"Unknown label set {name!r}: use one of {', '.join(LABEL_SETS)} or a file of wnids.")
-    return list(dict.fromkeys(w.strip() for w in text.split() if w.strip()))
+    if path.stem.lower() in LABEL_SETS:
+        raise CensusError(f"The file {name} would be audited as the label set {path.stem!r} and replace the rows of "
+                          f"the built-in label set {path.stem.lower()} in raw.label_synsets; rename the file "
+                          f"(e.g. my-{path.name}). Nothing was audited.")
+    wnids = _wnids(_read_text(path))
+    if not wnids:
+        raise CensusError(f"The file {name} has no wnids (one per line, e.g. n02123045); nothing was audited.")
+    return path.stem, wnids
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CensusError(f"Cannot read the file {path} ({error.strerror}); nothing was audited.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise CensusError(f"The file {path} is not UTF-8 text: line {line} holds the byte "
+                          f"0x{data[error.start]:02X}. Save it as UTF-8 (wnids such as n02123045 are plain ASCII); "
+                          "nothing was audited.") from None
+
+
+def _wnids(text: str) -> list[str]:
+    return list(dict.fromkeys(text.split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +158,12 @@ class SynsetRow:
 
 def audit(name: str, wn=None) -> list[SynsetRow]:
     """One row per wnid of the label set: WordNet's view of it."""
+    set_name, wnids = resolve(name)  # a bad name or file is told before WordNet is needed
     wn = wn or wordnet()
     person = wn.synset("person.n.01")
     flags = {key: wn.synset(value) for key, value in FLAGS.items()}
     rows = []
-    set_name = name if name in LABEL_SETS else Path(name).stem
-    for wnid in label_set(name):
+    for wnid in wnids:
         synset = None
         if len(wnid) == 9 and wnid[0] == "n" and wnid[1:].isdigit():
             try:

@@ -6,7 +6,14 @@ Parts are untrusted input like a shard for ``ingest merge``: each file's columns
 against this warehouse's raw tables with merge's checks before any row lands, table names come
 from the stage registry (a file for a table the registry does not know is refused), the
 columns copied are the warehouse's own, quoted, and the data is handed to DuckDB as an Arrow
-table, never spliced into SQL. Every row must belong to one of the folder's own runs."""
+table, never spliced into SQL. Every row must belong to one of the folder's own runs, a run_id
+the warehouse holds must name the same run (stage, annotator, dataset, weights), and every
+value passes the importer's checks (``import_checks.check_part``: finite numbers, scores in
+[0, 1], whole boxes with x1 <= x2 and y1 <= y2, ...).
+
+A folder that fails a check is refused whole (one sentence naming the file and what is wrong);
+the other folders of the same command still land, each in its own transaction, and the command
+ends with the refusals and what did land."""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import pyarrow as pa
 
 from .config import database_path
 from .errors import CensusError
+from .import_checks import check_part
 from .merge import Column, check_columns, sql_identifier
 from .parts import RUNS_FILE, part_dirs, read_parquet, run_folders
 from .stages import raw_tables
@@ -28,11 +36,28 @@ FRAME = "_census_land_part"
 RUNS_FRAME = "_census_land_runs"
 
 
+REFUSED = "cannot be landed, nothing of its run was landed"
+#: what makes a run the same run: a run_id the warehouse holds must agree on all of these
+IDENTITY = ("stage", "annotator", "dataset", "model_digest")
+
+
 @dataclass
 class Landed:
     folders: list[Path] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)  # run_id -> status as landed
     added: dict[str, int] = field(default_factory=dict)  # raw table -> rows added
+
+
+class FolderRefused(CensusError):
+    """One run folder failed a check; nothing of it landed, the other folders may have."""
+
+
+class LandRefused(CensusError):
+    """Some run folders were refused; ``landed`` holds what the others added."""
+
+    def __init__(self, message: str, landed: Landed) -> None:
+        super().__init__(message)
+        self.landed = landed
 
 
 def _target_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Column]:
@@ -52,8 +77,25 @@ def _checked(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, path: P
     """Register a part file's rows as ``frame`` and return the columns to copy, after the checks."""
     con.register(frame, data)
     return check_columns(table, _target_columns(con, table), _frame_columns(con, frame),
-                         f"{path} cannot be landed, nothing of its run was landed", f"its {table} file",
+                         f"{path} {REFUSED}", f"its {table} file",
                          "land only parts written by `ingest run --parts` with this raw schema.")
+
+
+def _identity(stage: str, annotator: str, dataset: str, digest: str | None) -> str:
+    weights = f", weights sha256 {digest[:12]}" if digest else ""
+    return f"{stage} of {annotator} on dataset {dataset}{weights}"
+
+
+def _check_identities(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> None:
+    """Refuse a run_id the warehouse holds for a different run: its rows would land inside that run."""
+    mine = ", ".join(f"f.{c}" if c in columns else "null" for c in IDENTITY)
+    differs = " or ".join(f"f.{c} is distinct from r.{c}" for c in IDENTITY if c in columns)
+    clash = con.execute(f"select f.run_id, {mine}, {', '.join(f'r.{c}' for c in IDENTITY)} from {RUNS_FRAME} f "
+                        f"join raw.runs r using (run_id) where {differs} order by f.run_id limit 1").fetchone()
+    if clash:
+        raise CensusError(f"{path} {REFUSED}: its run {clash[0]} ({_identity(*clash[1:5])}) has the run_id of "
+                          f"a different run in the warehouse ({_identity(*clash[5:9])}); land only parts "
+                          "written by that run's own `ingest run --parts`.")
 
 
 def _part_files(folder: Path) -> list[tuple[str, Path]]:
@@ -75,7 +117,8 @@ def _land_runs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
     columns = _checked(con, "runs", read_parquet(path), path, RUNS_FRAME)
     if "status" not in columns or con.execute(f"select count(*) - count(distinct run_id) from {RUNS_FRAME}"
                                               ).fetchone()[0]:
-        raise CensusError(f"{path} cannot be landed: it lacks a status, or names a run twice.")
+        raise CensusError(f"{path} {REFUSED}: it lacks a status, or names a run twice.")
+    _check_identities(con, path, columns)
     names = ", ".join(map(sql_identifier, columns))
     # The parts say `complete` only once the run finished; `running` is a run killed or still going:
     # it lands as `failed`, and landing again after it completes records `complete`.
@@ -91,13 +134,15 @@ def _land_runs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
 
 
 def _land_file(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    columns = _checked(con, table, read_parquet(path), path, FRAME)
+    data = read_parquet(path)
+    columns = _checked(con, table, data, path, FRAME)
+    check_part(table, data, path, REFUSED)
     owner, runs = ("dataset", "dataset") if table == "images" else ("run_id", "run_id")
     if owner in columns:
         stray = con.execute(f"select count(*) from {FRAME} where {owner} is null "
                             f"or {owner} not in (select {runs} from {RUNS_FRAME})").fetchone()[0]
         if stray:
-            raise CensusError(f"{path} cannot be landed, nothing of its run was landed: {stray} of its rows "
+            raise CensusError(f"{path} {REFUSED}: {stray} of its rows "
                               f"belong to no run of its folder ({owner} not in its {RUNS_FILE}).")
     names = ", ".join(map(sql_identifier, columns))
     conflict = IMAGES_CONFLICT if table == "images" else " on conflict do nothing"
@@ -106,8 +151,12 @@ def _land_file(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
 
 
 def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str, str], dict[str, int]]:
-    """Land one run's folder in one transaction; returns its runs' statuses and the rows added."""
-    files = _part_files(folder)
+    """Land one run's folder in one transaction; returns its runs' statuses and the rows added.
+    A check the folder fails is a ``FolderRefused``; any other failure (the disk, say) a CensusError."""
+    try:
+        files = _part_files(folder)
+    except CensusError as error:
+        raise FolderRefused(str(error)) from None
     before = {t: con.execute(f"select count(*) from raw.{sql_identifier(t)}").fetchone()[0] for t in raw_tables()}
     con.execute("begin transaction")
     try:
@@ -120,6 +169,8 @@ def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str,
             con.execute("rollback")
         if isinstance(error, duckdb.Error):
             raise CensusError(f"Cannot land {folder}, nothing of its run was landed: {error}") from None
+        if isinstance(error, CensusError):
+            raise FolderRefused(str(error)) from None
         raise
     finally:
         for frame in (FRAME, RUNS_FRAME):
@@ -132,7 +183,10 @@ def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str,
 
 def _landed_complete(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
     """Whether the warehouse holds every run of this folder as complete (so all of its parts)."""
-    run_ids = read_parquet(folder / RUNS_FILE, ["run_id"])["run_id"].to_pylist()
+    try:
+        run_ids = read_parquet(folder / RUNS_FILE, ["run_id"])["run_id"].to_pylist()
+    except CensusError:
+        return False  # landing it tells what is wrong with it
     complete = con.execute("select count(*) from raw.runs where status = 'complete' and run_id in "
                            "(select unnest(?::varchar[]))", [run_ids]).fetchone()[0]
     return complete == len(set(run_ids))
@@ -151,12 +205,27 @@ def land_parts(paths: list[Path], db: Path | None = None, pending_only: bool = F
         init_schema(con)
         if pending_only:
             folders = [f for f in folders if not _landed_complete(con, f)]
+        refused = []
         for folder in folders:
-            statuses, added = land_folder(con, folder)
+            try:
+                statuses, added = land_folder(con, folder)
+            except FolderRefused as error:
+                refused.append(str(error))  # the folder's own problem: the other folders still land
+                continue
             landed.folders.append(folder)
             landed.statuses.update(statuses)
             for table, count in added.items():
                 landed.added[table] = landed.added.get(table, 0) + count
     finally:
         con.close()
+    if refused:
+        others = f" {_others(landed)}" if len(folders) > 1 else ""
+        raise LandRefused(" ".join(refused) + others, landed)
     return landed
+
+
+def _others(landed: Landed) -> str:
+    if not landed.folders:
+        return "No other run folder was landed."
+    added = ", ".join(f"raw.{t} +{n:,}" for t, n in landed.added.items() if n)
+    return f"{len(landed.folders)} other run folder(s) were landed ({added or 'no new rows'})."
