@@ -748,12 +748,17 @@ def export_blurred(
     """A copy of the dataset with every kept face blurred (Gaussian, box grown by --margin),
     same file names, EXIF kept; other files copied as they are. Run `dbt build` first: the
     faces are those the marts count."""
+    from rich.markup import escape
+
     from .exports.blurred import export_blurred as write
 
     name = dataset or dataset_root.resolve().name
     report = write(dataset_root, output, dataset=name, annotators=annotator or None, margin=margin, db=db)
+    left_out = report["images_failed"] + report["images_missing"] + report["other_files_failed"]
     if as_json:
         out.print(json.dumps(report), soft_wrap=True)
+        if left_out:
+            raise typer.Exit(1)
         return
     labels = {"files": "files written", "images_blurred": "images with faces blurred",
               "faces_blurred": "faces blurred", "faces_kept": "kept faces (as the marts count them)",
@@ -761,11 +766,21 @@ def export_blurred(
               "faces_without_box": "kept faces without a box (not blurred)",
               "links_skipped": "links skipped", "special_files_skipped": "special files skipped",
               "images_failed": "images left out (could not be blurred)",
-              "images_missing": "images with faces not found on disk"}
+              "images_missing": "images with faces not found on disk",
+              "other_files_failed": "other files that could not be copied"}
     out.print(_measure_table(f"ingest export blurred: {name} -> {output}",
                              [(label, f"{report[key]:,}") for key, label in labels.items()]))
     for rel_path, error in list(report["failed"].items())[:20]:
-        _notice(f"{rel_path} was left out: {error}")
+        _notice(escape(f"{rel_path} was left out: {error}"))
+    for rel_path in report["missing"]:
+        _notice(escape(f"{rel_path} has faces in the warehouse but is not in {dataset_root}, so it was not written."))
+    for rel_path, error in list(report["not_copied"].items())[:20]:
+        _notice(escape(f"{rel_path} could not be copied: {error}"))
+    if left_out:
+        console.print(f"[bold red]error:[/] {left_out:,} image(s) or file(s) are not in the copy in "
+                      f"{escape(str(output))} (named above; an image with faces is never copied sharp); fix "
+                      "them and run the export again into a new folder.", soft_wrap=True, highlight=False)
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover
