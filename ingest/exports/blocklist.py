@@ -5,7 +5,8 @@ One row per image and reason: ``nsfw:<category>`` (consensus of nsfw_category) a
 ``apparent_minor`` (a face reviewers judged under 18). ``evidence`` is a JSON object with
 the models' scores (the image's NSFW score; each face's det_score and apparent age) and the
 review consensus (answer, share, n_labels, reviewers, last_reviewed_at). Read from the
-``confirmed_flags`` mart; written as CSV and Parquet side by side, each atomically."""
+``confirmed_flags`` mart; written as CSV and Parquet side by side, each atomically (the CSV's
+text cells spreadsheet-safe, see ``csv_safe``; the Parquet file holds the raw values)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..csv_safe import escape_frame
 from ..errors import CensusError
 from ..warehouse import connect
 
@@ -86,7 +88,7 @@ def export_blocklist(out: Path, *, dataset: str | None = None, db: Path | None =
     rows = blocklist_rows(read_flags(db, dataset))
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({c: pa.array(rows[c].tolist(), type=pa.string()) for c in COLUMNS})
-    _atomic(csv_path, lambda tmp: rows.to_csv(tmp, index=False))
+    _atomic(csv_path, lambda tmp: escape_frame(rows).to_csv(tmp, index=False))  # Parquet: raw values
     _atomic(parquet_path, lambda tmp: pq.write_table(table, tmp))
     return {"rows": len(rows), "images": rows["image_id"].nunique(), "csv": str(csv_path),
             "parquet": str(parquet_path)}

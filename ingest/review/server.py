@@ -1,23 +1,25 @@
 """``ingest review serve``: the reviewer's page, a Starlette app on uvicorn.
 
 Safe by default: it listens on 127.0.0.1 and answers only requests addressed to a loopback
-name (no DNS rebinding); it serves only the images of the dataset's review queue, found
-under the dataset root (``thumbs.resolve``), as thumbnails made in memory, blurred until the
-reviewer reveals one; answers are JSON POSTs (a cross-site form cannot send them) that
-insert into the review store and never overwrite an answer. See ``ingest/review/__init__``
-for how the page stays off the warehouse lock."""
+name (no DNS rebinding); it serves only the images of the dataset's review queue (files
+under the dataset root and members of its tar shards and Parquet files, ``thumbs.source``),
+as thumbnails made in memory, blurred until the reviewer reveals one. Every POST (an answer,
+a refresh of the queue) passes ``read_json``: JSON from the page's own origin only, at most
+MAX_BODY bytes. Answers insert into the review store and never overwrite an answer. See
+``ingest/review/__init__`` for how the page stays off the warehouse lock."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import ipaddress
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,10 +35,12 @@ from ..errors import CensusError, WarehouseBusy
 from . import queues
 from .questions import MAX_NOTE, QUESTIONS, check_reviewer
 from .store import LABELS_PER_ITEM, AlreadyAnswered, ReviewStore
-from .thumbs import resolve, thumbnail
+from .thumbs import source, thumbnail
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+#: the largest POST body read (an answer with its note is well under 2 KB)
+MAX_BODY = 64 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
                                "frame-ancestors 'none'; form-action 'self'",
@@ -77,6 +81,46 @@ class ReviewSite:
 
 def _json_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _cross_site(request: Request) -> bool:
+    """Whether a browser sent the request from another site's page: its Origin (browsers send
+    one with every POST) names another host than the one addressed. No Origin: not a browser."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+
+
+async def read_json(request: Request) -> object:
+    """The JSON body of a POST, or the error response: the one gate of every POST.
+
+    Only ``application/json`` from the page's own origin (a cross-site form cannot send that
+    type, and a cross-site fetch of it is stopped by the browser's preflight and by Origin);
+    at most MAX_BODY bytes, refused on a larger Content-Length before a byte is read and
+    otherwise as soon as the stream passes the limit, so a huge body is never buffered."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return _json_error(415, "Send the request as JSON (Content-Type: application/json).")
+    if _cross_site(request):
+        return _json_error(403, "The request came from another site's page; use the review page itself.")
+    too_large = _json_error(413, f"The request body is too large: at most {MAX_BODY // 1024} KB.")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.strip().isdigit()):
+            return _json_error(400, "The request's Content-Length is not a number.")
+        if int(declared) > MAX_BODY:
+            return too_large
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            return too_large
+    try:
+        return json.loads(data)
+    except RecursionError:
+        return _json_error(400, "The request's JSON is nested too deeply.")
+    except ValueError:  # also UnicodeDecodeError: bytes that are no JSON text
+        return _json_error(400, "The request is not valid JSON.")
 
 
 def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> Starlette:
@@ -131,12 +175,9 @@ def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> S
         return JSONResponse(payload)
 
     async def api_answer(request: Request) -> Response:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _json_error(415, "Send the answer as JSON.")
-        try:
-            body = await request.json()
-        except ValueError:
-            return _json_error(400, "The request is not valid JSON.")
+        body = await read_json(request)
+        if isinstance(body, Response):
+            return body
         if not isinstance(body, dict):
             return _json_error(400, "The request is not a JSON object.")
         reviewer = str(body.get("reviewer") or "").strip()
@@ -160,14 +201,18 @@ def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> S
         progress = (await run_in_threadpool(site.store.progress, site.dataset, reviewer))[item["question"]]
         return JSONResponse({"ok": True, "review_id": review_id, "progress": progress}, status_code=201)
 
-    def api_refresh(request: Request) -> Response:
-        notice = site.refresh()
-        return JSONResponse({"notice": notice, "snapshot": _snapshot_dict(site.store.snapshot(site.dataset))})
+    async def api_refresh(request: Request) -> Response:
+        body = await read_json(request)  # the same gate as answers: no cross-site page can start copies
+        if isinstance(body, Response):
+            return body
+        notice = await run_in_threadpool(site.refresh)
+        snapshot = await run_in_threadpool(site.store.snapshot, site.dataset)
+        return JSONResponse({"notice": notice, "snapshot": _snapshot_dict(snapshot)})
 
     def thumb(request: Request) -> Response:
         rel_path = request.path_params["rel_path"]
-        path = resolve(site.root, rel_path, lambda p: site.store.has_image(site.dataset, p))
-        if path is None:
+        image = source(site.root, rel_path, lambda p: site.store.has_image(site.dataset, p))
+        if image is None:
             return Response("Not Found", status_code=404)
         item = site.store.item(site.dataset, request.query_params.get("item", ""))
         box = None
@@ -175,7 +220,7 @@ def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> S
             box = (item["x1"], item["y1"], item["x2"], item["y2"])
         reveal = request.query_params.get("reveal") == "1"
         try:
-            body = thumbnail(path, reveal=reveal, box=box)
+            body = thumbnail(image, reveal=reveal, box=box)
         except Exception:  # noqa: BLE001 - an unreadable image is simply not shown
             return Response("Not Found", status_code=404)
         return Response(body, media_type="image/jpeg",

@@ -14,6 +14,7 @@ answer is another row. ``landed_at`` records when an answer reached raw.reviews.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import database_path
+from ..errors import CensusError
 from .questions import QUESTIONS, item_key, review_id
 
 #: labels per item the queue aims for (two reviewers give an agreement measure)
@@ -88,6 +90,18 @@ def default_store_path(db: Path | None = None) -> Path:
     return db.with_name(f"{db.stem}.reviews.sqlite")
 
 
+@functools.cache
+def _schema_columns() -> dict[str, set[str]]:
+    """The columns of each table of SCHEMA (an existing file's tables must have them)."""
+    con = sqlite3.connect(":memory:")
+    try:
+        con.executescript(SCHEMA)
+        tables = [row[0] for row in con.execute("select name from sqlite_master where type = 'table'")]
+        return {table: {row[1] for row in con.execute(f"pragma table_info({table})")} for table in tables}
+    finally:
+        con.close()
+
+
 def utc_now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
@@ -107,9 +121,24 @@ class ReviewStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
-            con.execute("pragma journal_mode = wal")
-            con.executescript(SCHEMA)
+        try:
+            with self.connect() as con:
+                self._check_tables(con)  # before anything is written into someone else's file
+                con.execute("pragma journal_mode = wal")
+                con.executescript(SCHEMA)
+        except sqlite3.Error as error:
+            raise self._not_a_store(f"SQLite says: {error}") from None
+
+    def _not_a_store(self, why: str) -> CensusError:
+        return CensusError(f"{self.path} is not a review store ({why}); name the review answers' own file "
+                           "with --store, or leave --store out for the default beside the warehouse.")
+
+    def _check_tables(self, con: sqlite3.Connection) -> None:
+        """A SQLite file of another program (same table names, other columns) is refused."""
+        for table, columns in _schema_columns().items():
+            have = {row[1] for row in con.execute(f"pragma table_info({table})")}
+            if have and not columns <= have:
+                raise self._not_a_store(f"its table {table} lacks {', '.join(sorted(columns - have))}")
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
