@@ -24,7 +24,8 @@ class EngineKind(StrEnum):
 
 class Layout(StrEnum):
     auto = "auto"  # ilsvrc when train/ holds wnid folders; webdataset, parquet or images when the root
-    # holds only .tar shards, only .parquet files or only images (no folders); else folders
+    # holds only .tar shards, only .parquet files, or images at least as many as its sub-folders hold;
+    # else folders
     ilsvrc = "ilsvrc"
     folders = "folders"
     manifest = "manifest"

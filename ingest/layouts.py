@@ -99,6 +99,8 @@ _IGNORED_SENTENCES = {
     "no_image_sample": "{n} webdataset sample(s) without an image member were ignored (e.g. {ex}).",
     "second_image": "{n} further image member(s) of a sample that already has one were ignored (e.g. {ex}); "
                     "one image is read per webdataset key.",
+    "duplicate_key": "{n} webdataset sample(s) repeating the key of an earlier sample of the same shard were "
+                     "ignored (e.g. {ex}); the first sample with a key is read, so give every sample its own key.",
     "truncated": "{n} shard(s) end early (truncated or corrupt) and were read up to the break (e.g. {ex}); "
                  "the samples before it are processed, a member cut short is recorded as an error.",
     "not_container": "{n} file(s) that are not shards of this layout were ignored (e.g. {ex}).",
@@ -257,25 +259,48 @@ def _split_folders(scan: _Scan) -> list[Path]:
     return [scan.root / s for s in SPLITS if (scan.root / s).is_dir() and not (scan.root / s).is_symlink()]
 
 
+def _images_below(folders: list[Path], enough: int) -> int:
+    """How many files named as images the folders hold at any depth, counting no further than
+    ``enough`` (so a large class-folder dataset is not walked just to detect its layout)."""
+    found = 0
+    for folder in folders:
+        for _, _, names in os.walk(folder, followlinks=False):
+            found += sum(1 for name in names if is_image(name))
+            if found >= enough:
+                return found
+    return found
+
+
 def detect_layout(root: Path) -> str:
+    """The layout ``--layout auto`` reads a dataset with. Images at the top level beside
+    sub-folders are not class folders' images: when they are at least as many as the images in
+    the sub-folders, class folders would leave most of the dataset out, so every image is read
+    unlabelled (``images``); fewer of them are strays beside class folders, named in a note."""
     if root.is_file():
         return "manifest"
     train = root / "train"
     if train.is_dir() and any(WNID.match(p.name) for p in train.iterdir() if p.is_dir()):
         return "ilsvrc"
     entries = list(root.iterdir())
+    folders = [p for p in entries if p.is_dir() and not p.is_symlink()]
+    loose = sum(1 for p in entries if not p.is_dir() and is_image(p.name))
     if not any(p.is_dir() for p in entries):
         kinds = {_extension(p.name) for p in entries}
         if kinds and kinds <= {".tar"} | SIDECAR_EXTENSIONS - {".parquet"} and ".tar" in kinds:
             return "webdataset"
-        if ".parquet" in kinds and not any(is_image(p.name) for p in entries) and ".tar" not in kinds:
+        if ".parquet" in kinds and not loose and ".tar" not in kinds:
             return "parquet"
-        if any(is_image(p.name) for p in entries):
-            return "images"
+    if loose and _images_below(folders, loose + 1) <= loose:
+        return "images"
     return "folders"
 
 
 LABEL_CHECKS = values(LabelCheck)
+
+
+def labels_checked(labels: str, layout: str) -> bool:
+    """Whether :func:`check_labels` checks every label against the ILSVRC-2012 wnids."""
+    return not (labels == "any" or (labels == "auto" and layout != "ilsvrc"))
 
 
 def check_labels(wnids: set[str], labels: str, layout: str) -> None:
@@ -283,7 +308,7 @@ def check_labels(wnids: set[str], labels: str, layout: str) -> None:
     1,000 ILSVRC-2012 wnids; ``any`` accepts any label (ImageNet-21k subsets, other datasets)."""
     if labels not in LABEL_CHECKS:
         raise CensusError(f"Unknown --labels {labels!r}: use one of {', '.join(LABEL_CHECKS)}.")
-    if labels == "any" or (labels == "auto" and layout != "ilsvrc"):
+    if not labels_checked(labels, layout):
         return
     from .classes import imagenet_wnids
 

@@ -16,7 +16,7 @@ import duckdb
 from .config import FACE_MIN_SCORE, database_path
 from .engines import EnginePlan, choose_engine
 from .errors import CensusError
-from .layouts import Ignored, iter_images, resolve_layout
+from .layouts import Ignored, iter_images, labels_checked, resolve_layout
 from .models.runtime import resolve_device, set_inference_threads
 from .profiles import build_models
 from .rows import RowMapper, Stats
@@ -147,6 +147,7 @@ class Run:
     on_start: Callable[[int], None] | None = None
     on_progress: Callable[[Stats], None] | None = None
     on_notice: Callable[[str], None] | None = None
+    ignored: Ignored | None = None  # what the listing left out, said once the listing is done
 
     @property
     def parts(self) -> Path | None:
@@ -193,12 +194,12 @@ def run_dataset(
     run = Run(options, root, dataset, device, models, make, workers, Path(options.db or database_path()),
               on_start, on_progress, on_notice)
     with WorkList() as worklist:
-        ignored = Ignored()
-        worklist.add_images(iter_images(root, layout, options.manifest, ignored, worklist.text_sink(dataset)),
-                            dataset)
+        run.ignored = Ignored()
+        # with --limit the listing goes only as far as the run needs, unless every label is checked first
+        pause = options.limit is not None and not labels_checked(options.labels, layout)
+        worklist.add_images(iter_images(root, layout, options.manifest, run.ignored, worklist.text_sink(dataset)),
+                            dataset, pause=pause)
         listed = worklist.validate(options.labels, layout, root)
-        for message in ignored.messages() if on_notice else ():
-            on_notice(message)
         try:
             return _run(run, worklist, listed)
         except duckdb.Error as error:
@@ -277,8 +278,20 @@ def _add_done(run: Run, worklist: WorkList, con) -> None:
         worklist.add_done(index, con, model.annotator, run.dataset, run.options.retry_errors)
 
 
+def _listing_notes(run: Run, worklist: WorkList, listed: int) -> None:
+    if run.on_notice is None:
+        return
+    for message in run.ignored.messages() if run.ignored else ():
+        run.on_notice(message)
+    if not worklist.complete:
+        run.on_notice(f"--limit {run.options.limit}: listing stopped after the first {listed:,} images, which hold "
+                      "enough to do; 'images listed' and 'left for a later run' count only those.")
+
+
 def _work(run: Run, worklist: WorkList, listed: int, sink: Sink) -> RunSummary:
     options = run.options
+    listed = worklist.list_until_todo(options.shard, options.limit)  # a paused listing goes on as far as needed
+    _listing_notes(run, worklist, listed)
     in_shard = worklist.count_in_shard(options.shard)
     all_todo = worklist.count_todo(options.shard, None)
     todo = min(all_todo, options.limit) if options.limit is not None else all_todo

@@ -47,12 +47,14 @@ def split_key(name: str) -> tuple[str, str]:
 def iter_samples(
     shard: Path, is_image: Callable[[str], bool], on_skip: Callable[[str, str], None]
 ) -> Iterator[Sample]:
-    """Every sample with an image in a shard, in the shard's order. What is left out (members
-    of no image sample, a second image of a key, a shard that ends early) goes to
-    ``on_skip(reason, member)``; the samples before a truncation are still yielded."""
+    """Every sample with an image in a shard, in the shard's order, each key once. What is left
+    out (members of no image sample, a second image of a key, a later sample repeating a key, a
+    shard that ends early) goes to ``on_skip(reason, member)``; the samples before a truncation
+    are still yielded. A key's first image member is the one :func:`read_sample` reads."""
     current: str | None = None
     member: str | None = None
     texts: dict[str, str] = {}
+    seen: set[str] = set()  # keys yielded: a locator names one sample, so a repeat is left out
 
     def flush() -> Iterator[Sample]:
         if current is None:
@@ -60,6 +62,10 @@ def iter_samples(
         if member is None:
             on_skip("no_image_sample", current)
             return
+        if current in seen:
+            on_skip("duplicate_key", current)
+            return
+        seen.add(current)
         yield Sample(current, member, texts.get("caption"), texts.get("meta"))
 
     try:

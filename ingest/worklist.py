@@ -5,6 +5,7 @@ images to do stream out in order, a chunk at a time."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -59,8 +60,13 @@ class WorkList:
         self.con.execute("create table texts (image_id varchar, caption varchar, meta varchar)")
         self._texts: list[tuple[str, str | None, str | None]] = []
         self.n_models = 0
+        self._pending: Iterator[ImageRef] | None = None  # the rest of a paused listing
+        self._dataset = ""
+        self._seq = 0
 
     def close(self) -> None:
+        if self._pending is not None and hasattr(self._pending, "close"):
+            self._pending.close()  # a paused listing may hold a shard or a Parquet file open
         self.con.close()
         self._tmp.cleanup()
 
@@ -71,15 +77,36 @@ class WorkList:
         self.close()
 
     # -- filling ---------------------------------------------------------------------
-    def add_images(self, refs: Iterator[ImageRef], dataset: str) -> int:
-        seq = 0
-        buffer: list[ImageRef] = []
-        for ref in refs:
-            buffer.append(ref)
-            if len(buffer) >= CHUNK:
-                seq = self._append(buffer, dataset, seq)
-                buffer = []
-        return self._append(buffer, dataset, seq)
+    def add_images(self, refs: Iterable[ImageRef], dataset: str, pause: bool = False) -> int:
+        """List the images; returns how many are listed. With ``pause``, listing stops after its
+        first chunk and goes on only as far as :meth:`list_until_todo` needs (a run with
+        ``--limit`` need not list a dataset of millions of images to do five)."""
+        self._pending, self._dataset = iter(refs), dataset
+        while self._list_chunk() and not pause:
+            pass
+        return self._seq
+
+    def _list_chunk(self) -> bool:
+        """List the next chunk of the listing; False once the listing is complete."""
+        if self._pending is None:
+            return False
+        chunk = list(itertools.islice(self._pending, CHUNK))
+        self._seq = self._append(chunk, self._dataset, self._seq)
+        if len(chunk) < CHUNK:
+            self._pending = None
+        return self._pending is not None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole dataset is listed."""
+        return self._pending is None
+
+    def list_until_todo(self, shard: tuple[int, int] | None, limit: int | None) -> int:
+        """Go on with a paused listing until ``limit`` images of the shard are to do (with the
+        done images known), or to its end without a limit; returns the images listed."""
+        while not self.complete and (limit is None or self.count_todo(shard, None) < limit):
+            self._list_chunk()
+        return self._seq
 
     def text_sink(self, dataset: str):
         """A listing's ``on_text(rel_path, caption, meta)``: captions and metadata of samples

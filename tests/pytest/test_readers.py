@@ -69,11 +69,11 @@ def test_folders_never_drop_top_level_images_silently(tmp_path: Path):
     for i in range(7):
         noise_jpeg(tmp_path / "cats" / f"{i}.jpg", size=(16, 16), seed=i)
     ignored = Ignored()
-    refs = list_images(tmp_path, ignored=ignored)
+    refs = list_images(tmp_path, layout="folders", ignored=ignored)
     assert len(refs) == 7 and ignored.counts == {"loose": 13}
     (message,) = ignored.messages()
     assert message.startswith("13 image file(s)") and "--layout images" in message
-    assert len(list_images(tmp_path, layout="images")) == 20  # or every one of them, unlabelled
+    assert len(list_images(tmp_path)) == 20  # auto reads every one of them, unlabelled
 
 
 def test_webdataset_lists_streams_and_decodes_members(tmp_path: Path):
