@@ -8,7 +8,10 @@ PYTHON ?= python3
 DEMO_DATA := demo_data/ilsvrc_demo
 # `ingest demo --formats`: the same photos as a webdataset shard and a Parquet file, beside it
 DEMO_FORMATS := $(dir $(DEMO_DATA))
-DEMO_DB ?= warehouse/census.duckdb
+# The demo has a warehouse of its own: the default one (warehouse/census.duckdb, $CENSUS_DB)
+# stays for the user's data, so the demo's photos never mix into a user's census.
+DEMO_DB ?= warehouse/demo.duckdb
+DEMO_AUDIT := --dataset ilsvrc_demo
 TEST_DB := warehouse/test.duckdb
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir . --project-dir .
@@ -62,9 +65,14 @@ demo: setup wordnet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest import $(REFERENCE)
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
-	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary
-	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card --out warehouse/audit_card.md
-	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest report --out warehouse/report
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary $(DEMO_AUDIT)
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/demo_audit_card.md
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest report $(DEMO_AUDIT) --out warehouse/demo_report
+	@echo "The demo's warehouse is $(DEMO_DB) (datasets ilsvrc_demo, webdataset_demo, parquet_demo); the default"
+	@echo "warehouse, warehouse/census.duckdb, is left for your own data. To look at the demo:"
+	@echo "  CENSUS_DB=$(DEMO_DB) $(BIN)/ingest report --dataset ilsvrc_demo --out warehouse/demo_report"
+	@echo "  CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary --dataset webdataset_demo"
+	@echo "Card: warehouse/demo_audit_card.md; report: warehouse/demo_report/report.html"
 
 lint: setup
 	$(BIN)/ruff check ingest tests
@@ -85,10 +93,10 @@ dbt-test: setup wordnet
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit ilsvrc1k
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card --out warehouse/test_audit_card.md
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest report --out warehouse/test_report
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export --out warehouse/test_export --format csv
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary $(DEMO_AUDIT)
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/test_audit_card.md
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest report $(DEMO_AUDIT) --out warehouse/test_report
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export $(DEMO_AUDIT) --out warehouse/test_export --format csv
 	rm -rf warehouse/test_blurred
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export blurred $(DEMO_DATA) --dataset ilsvrc_demo --out warehouse/test_blurred
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export blocklist --out warehouse/test_blocklist

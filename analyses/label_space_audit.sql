@@ -1,8 +1,10 @@
 -- The label-space audit (`ingest labels audit imagenet21k`, then `dbt build`): the 2019
 -- paper's "person" category size (2,833 synsets in ImageNet's person subtree) and the 2020
--- paper's kind of count (how many labels carry each offensive-usage flag), per label set.
+-- paper's kind of count (how many labels carry each offensive-usage flag), per label set and
+-- dataset (label_audit lists every wnid of a set once per dataset of the warehouse).
 select
     label_set,
+    dataset,
     count(*) as n_labels,
     count(*) filter (where not in_wordnet) as n_not_in_wordnet,
     count(*) filter (where is_person) as n_person_subtree,
@@ -16,5 +18,5 @@ select
     count(*) filter (where is_person and n_images > 0) as n_person_labels_with_images,
     sum(n_faces) filter (where is_person) as n_faces_in_person_labels
 from {{ ref('label_audit') }}
-group by label_set
-order by label_set
+group by label_set, dataset
+order by label_set, dataset

@@ -32,6 +32,7 @@ from .decode import decode_path
 from .demo import source_path
 from .layouts import list_images
 from .models import Model
+from .stages import kept_face
 
 BACKGROUNDS = ["grass.png", "brick.png", "gravel.png", "coffee.png", "rocket.jpg", "chelsea.png",
                "motorcycle_left.png", "hubble_deep_field.jpg", "retina.jpg", "astronaut.png"]
@@ -129,11 +130,11 @@ def pipeline_results(db: Path, dataset: str) -> dict:
 
     con = duckdb.connect(str(db), read_only=True)
     out: dict[tuple[str, str], object] = {}
-    faces = con.execute("""select i.rel_path, f.det_score, f.age, f.gender_score, f.x1, f.y1, f.x2, f.y2
+    faces = con.execute("""select i.rel_path, f.det_score, f.verified, f.age, f.gender_score, f.x1, f.y1, f.x2, f.y2
         from raw.faces f join raw.images i using (image_id) order by i.rel_path, f.face_idx""").fetchall()
-    for rel, score, age, gender, x1, y1, x2, y2 in faces:
-        out.setdefault(("faces", rel), []).append(
-            {"det_score": score, "age": age, "gender_score": gender, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
+    for rel, score, verified, age, gender, x1, y1, x2, y2 in faces:
+        out.setdefault(("faces", rel), []).append({"det_score": score, "verified": verified, "age": age,
+                                                   "gender_score": gender, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
     for rel, score in con.execute("select i.rel_path, n.nsfw_score from raw.nsfw n join raw.images i "
                                   "using (image_id)").fetchall():
         out[("nsfw", rel)] = {"nsfw_score": score}
@@ -177,8 +178,8 @@ def agreement(naive: dict, pipeline: dict, min_score: float = FACE_MIN_SCORE) ->
     for (stage, rel), value in naive.items():
         other = pipeline.get((stage, rel))
         if stage == "faces":
-            mine = [f for f in value if f["det_score"] >= min_score]
-            theirs = [f for f in (other or []) if f["det_score"] >= min_score]
+            mine = [f for f in value if kept_face(f, min_score)]
+            theirs = [f for f in (other or []) if kept_face(f, min_score)]
             n_face_images += 1
             mine_total, theirs_total = mine_total + len(mine), theirs_total + len(theirs)
             face_count_mismatch += len(mine) != len(theirs)

@@ -158,9 +158,10 @@ def cpu_answers(root: Path, rel_paths: list[str]) -> tuple[dict[str, dict[int, A
     decoded as ``ingest run`` decodes (JPEG draft to the largest side a stage wants)."""
     from .decode import decode_bytes
     from .profiles import build_models
+    from .torchnets.profile import DEFAULT_OVERRIDES
     from .torchnets.stream import read_image
 
-    models = build_models("default", device="cpu")
+    models = build_models("default", device="cpu", overrides=DEFAULT_OVERRIDES)
     for model in models:
         model.load()
     out: dict[str, dict[int, Any]] = {}
@@ -247,7 +248,7 @@ def _bench(root: Path, images: Path | None, made: float, batch_size: int, batch_
 
     from .layouts import list_images
     from .profiles import build_models
-    from .torchnets.profile import TorchProfile
+    from .torchnets.profile import DEFAULT_OVERRIDES, TorchProfile
 
     rel_paths = [ref.rel_path for ref in list_images(root, labels="any")]
     report: dict[str, Any] = {
@@ -257,7 +258,7 @@ def _bench(root: Path, images: Path | None, made: float, batch_size: int, batch_
         "images_made_seconds": round(made, 1), "batch_size": batch_size, "cpus": os.cpu_count(),
     }
     t0 = time.perf_counter()
-    profile = TorchProfile(build_models("default", device=device), device)
+    profile = TorchProfile(build_models("default", device=device, overrides=DEFAULT_OVERRIDES), device)
     profile.load()
     report["models"] = [m.annotator for m in profile.models]
     report["fp16_networks"] = profile.fp16_networks

@@ -1,6 +1,8 @@
 """``ingest card``: a dataset audit card (the 2020 paper's Section 4.6 / Figure 5) written as
-Markdown from the census marts. Every number is a query over the marts (coverage included:
-annotator_coverage, never raw.image_runs); nothing is typed in."""
+Markdown from the census marts, for one dataset (``ingest.scope``: --dataset, else the only
+one; --annotator narrows to one model). Every number is a query over the marts (coverage
+included: annotator_coverage, never raw.image_runs); nothing is typed in. Marts older than
+the raw rows are named in one sentence at the top."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pathlib import Path
 from .classes import imagenet_labels
 from .config import FACE_MIN_SCORE
 from .errors import CensusError
+from .freshness import BUILD_COMMAND, stale_sentence
+from .scope import EVERYTHING, Scope, resolve
 from .warehouse import connect
 
 CAVEAT = (
@@ -50,16 +54,24 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines
 
 
-def build_card(db: Path | None = None, top: int = 5) -> str:
+def build_card(db: Path | None = None, top: int = 5, dataset: str | None = None,
+               annotator: str | None = None) -> str:
+    """The card of one dataset: the one named, else the warehouse's only one (several: a
+    CensusError listing them); annotator keeps one model's rows where a mart names it."""
     con = connect(db, read_only=True)
     try:
         built = {r[0] for r in _rows(con, "select table_name from information_schema.tables "
                                           "where table_schema = 'main'")}
         if not {"census_overview", "annotator_coverage"} <= built:
-            raise CensusError("The census marts are not built yet: run `dbt build --profiles-dir .` first.")
-        out = ["# Dataset audit card", "", f"> {CAVEAT}", ""]
-        out += _coverage(con) + _humans(con) + _measured_error(con, built) + _nsfw(con, top) + _minors(con, top)
-        out += _agreement(con) + _accuracy(con)
+            raise CensusError(f"The census marts are not built yet: run `{BUILD_COMMAND}` first (or add --build).")
+        scope = resolve(con, dataset, annotator)
+        title = f"# Dataset audit card: {_cell(scope.describe())}" if scope.describe() else "# Dataset audit card"
+        out = [title, "", f"> {CAVEAT}", ""]
+        stale = stale_sentence(con)
+        if stale:
+            out += [f"> **Stale.** {stale}", ""]
+        out += _coverage(con, scope) + _humans(con, scope) + _measured_error(con, built, scope)
+        out += _nsfw(con, top, scope) + _minors(con, top, scope) + _agreement(con, scope) + _accuracy(con, scope)
         out += ["## Method", "",
                 f"Faces count when det_score >= the dbt var face_min_score (default {FACE_MIN_SCORE}). "
                 "eta = share of a class's processed images with a face; gender skewness is the population skewness of "
@@ -70,22 +82,22 @@ def build_card(db: Path | None = None, top: int = 5) -> str:
         con.close()
 
 
-def _coverage(con) -> list[str]:
+def _coverage(con, scope: Scope = EVERYTHING) -> list[str]:
     """An image that failed and later succeeded counts once, as ok (annotator_coverage)."""
-    rows = _rows(con, """
+    rows = _rows(con, f"""
         select dataset, stage, annotator, n_images_ok, n_images_error
-        from main.annotator_coverage order by 1, 2, 3""")
+        from {scope.relation(con, "annotator_coverage")} order by 1, 2, 3""")
     return ["## Coverage", ""] + _table(["dataset", "stage", "model", "images ok", "errors (never ok)"],
                                         [list(r) for r in rows]) + [""]
 
 
-def _humans(con) -> list[str]:
-    overview = _rows(con, """
+def _humans(con, scope: Scope = EVERYTHING) -> list[str]:
+    overview = _rows(con, f"""
         select annotator, dataset, split, n_images, n_images_with_faces, n_faces, n_women, n_men,
                100 * share_images_with_faces, mean_age_women, mean_age_men
-        from main.census_overview order by 1, 2, 3""")
-    demo = _rows(con, "select annotator, n_faces, pct_female, pct_over_60, mean_age from main.demographics "
-                      "order by 1")
+        from {scope.relation(con, "census_overview")} order by 1, 2, 3""")
+    demo = _rows(con, "select annotator, n_faces, pct_female, pct_over_60, mean_age from "
+                      f"{scope.relation(con, 'demographics')} order by 1")
     lines = ["## Humans in the dataset (Table 4 of the 2020 paper)", ""]
     lines += _table(["face model", "dataset", "split", "images", "images with persons", "persons", "apparent women",
                      "apparent men", "% images with persons", "mean age (women)", "mean age (men)"],
@@ -97,39 +109,56 @@ def _humans(con) -> list[str]:
 
 CORRECTION = (
     "Precision = matched / predicted faces and recall = matched / reference faces, with faces matched "
-    "one-to-one at IoU >= 0.5 (annotator_evaluation) on the images a reference (`reference/<name>`, "
-    "imported labels) and the model both processed. Corrected share = clamp(eta_observed x "
-    "image_precision / image_recall, 0, 1), where image_precision and image_recall are the rates of "
-    "\"this image has a face\" on the reference's images (corrected_face_share); its interval is the "
-    "observed Wilson 95 % interval times the same factor and leaves out the error of the small "
-    "reference sample itself. Corrected faces = faces x precision / recall. Both assume the model errs on "
-    "the dataset as it does on the reference's images."
+    "one-to-one at IoU >= 0.5 (annotator_evaluation; face-box references only) on the images a reference "
+    "(`reference/<name>`, imported labels) and the model both processed. Image precision and image recall are "
+    "the rates of \"this image shows a real face\" on the reference's images labelled yes or no (depiction and "
+    "unsure left out; a face-box reference's image is yes where it has a box), with 95 % Wilson intervals "
+    "(annotator_image_evaluation). Corrected share = clamp(eta_observed x image_precision / image_recall, 0, 1) "
+    "(corrected_face_share); its interval is the observed Wilson 95 % interval times the same factor and leaves "
+    "out the error of the small reference sample itself. By supercategory: each supercategory corrected with its "
+    "own image rates where the reference has enough of its images, else with the overall ones, then added up "
+    "(corrected_supercategory_share). Corrected faces = faces x precision / recall. All assume the model errs "
+    "on the dataset as it does on the reference's images."
 )
+KINDS = {"image_labels": "image labels", "faces": "face boxes", "faces, image_labels": "face boxes and image labels"}
 
 
-def _measured_error(con, built: set[str]) -> list[str]:
+def _measured_error(con, built: set[str], scope: Scope = EVERYTHING) -> list[str]:
     """Measured precision/recall against reference labels beside the face counts, and the face
-    share corrected for them (corrected_face_share, annotator_evaluation)."""
+    share corrected for them (corrected_face_share, annotator_evaluation), with the reference
+    and the images the error was measured on."""
     lines = ["## Measured error against reference labels", ""]
     if not {"corrected_face_share", "annotator_evaluation"} <= built:
         return []
-    rows = _rows(con, """
+    have = {r[0] for r in _rows(con, "select column_name from information_schema.columns "
+                                     "where table_schema = 'main' and table_name = 'corrected_face_share'")}
+    optional = ("reference_kind", "n_images_evaluated", "n_images_excluded", "reference_datasets", "image_precision",
+                "image_precision_lo", "image_precision_hi", "image_recall", "image_recall_lo", "image_recall_hi",
+                "eta_corrected_by_supercategory")
+    extra = ", ".join(c if c in have else f"null as {c}" for c in optional)
+    rows = _rows(con, f"""
         select annotator, reference, dataset, n_faces, precision, recall, eta_observed, eta_observed_lo,
-               eta_observed_hi, eta_corrected, eta_corrected_lo, eta_corrected_hi, n_faces_corrected
-        from main.corrected_face_share order by 1, 2, 3""")
+               eta_observed_hi, eta_corrected, eta_corrected_lo, eta_corrected_hi, n_faces_corrected, {extra}
+        from {scope.relation(con, "corrected_face_share")} order by 1, 2, 3""")
     if not rows:
-        return lines + ["No reference labels share images with a face model: import a labelled face set with "
-                        "`ingest import labels.csv --kind faces --annotator reference/<name> --dataset NAME` to "
-                        "measure each model's error.", ""]
+        return lines + ["No reference labels share images with a face model: import labelled faces with "
+                        "`ingest import labels.csv --kind faces --annotator reference/<name> --dataset NAME`, or "
+                        "image-level labels with `ingest evaluate faces labels.csv --dataset NAME`, to measure each "
+                        "model's error.", ""]
     lines += _table(["face model", "reference", "dataset", "faces found", "precision", "recall",
-                     "% images with faces (95 % CI)", "corrected % (interval)", "corrected faces"],
-                    [[a, ref, d, n, p, r, _share(eta, lo, hi), _share(c, c_lo, c_hi), nc]
-                     for a, ref, d, n, p, r, eta, lo, hi, c, c_lo, c_hi, nc in rows])
+                     "image precision (95 % CI)", "image recall (95 % CI)", "measured on",
+                     "% images with faces (95 % CI)", "corrected % (interval)", "corrected % by supercategory",
+                     "corrected faces"],
+                    [[a, ref, d, n, p, r, _rate(ip, ip_lo, ip_hi), _rate(ir, ir_lo, ir_hi),
+                      _measured_on(n_eval, n_excl, datasets, kind), _share(eta, lo, hi), _share(c, c_lo, c_hi),
+                      "-" if by_sc is None else f"{100 * by_sc:.1f}", nc]
+                     for (a, ref, d, n, p, r, eta, lo, hi, c, c_lo, c_hi, nc, kind, n_eval, n_excl, datasets,
+                          ip, ip_lo, ip_hi, ir, ir_lo, ir_hi, by_sc) in rows])
     lines += ["", CORRECTION, ""]
-    groups = _rows(con, """
+    groups = _rows(con, f"""
         select annotator, reference, group_kind, group_value, n_reference, n_matched, recall, gender_accuracy,
                age_mae
-        from main.annotator_evaluation where group_kind <> 'all'
+        from {scope.relation(con, "annotator_evaluation")} where group_kind <> 'all'
         order by 1, 2, case group_kind when 'gender' then 0 when 'age_bucket' then 1 when 'gender_age' then 2
                  else 3 end, 3, 4""")
     if groups:
@@ -139,29 +168,44 @@ def _measured_error(con, built: set[str]) -> list[str]:
     return lines
 
 
+def _measured_on(n_images, n_excluded, datasets, kind) -> str:
+    """Where the image-level error was measured: '42 images of sample (image labels); 2 ...'."""
+    if n_images is None:
+        return "-"
+    text = f"{n_images:,} images of {datasets or '-'} ({KINDS.get(kind, kind or 'labels')})"
+    return text + (f"; {n_excluded:,} depiction or unsure left out" if n_excluded else "")
+
+
+def _rate(value, lo, hi) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} ({lo:.2f}-{hi:.2f})"
+
+
 def _share(value, lo, hi) -> str:
     if value is None:
         return "-"
     return f"{100 * value:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
 
 
-def _nsfw(con, top: int) -> list[str]:
-    rows = _rows(con, """
+def _nsfw(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
+    rows = _rows(con, f"""
         select nsfw_annotator, face_annotator, dataset, wnid, mean_nsfw, mean_gender, mean_age
-        from main.nsfw_clusters where is_review_shortlist order by mean_nsfw desc, wnid, dataset limit ?""", [top])
+        from {scope.relation(con, "nsfw_clusters")} where is_review_shortlist
+        order by mean_nsfw desc, wnid, dataset, nsfw_annotator, face_annotator limit ?""", [top])
     lines = ["## NSFW review shortlist (Table 5 of the 2020 paper)", ""]
     if not rows:
-        return lines + ["No class has both an NSFW score and kept faces.", ""]
+        return lines + ["No class has a train NSFW score.", ""]
     return lines + _table(["NSFW model", "face model", "dataset", "class", "mean NSFW (train)",
                            "mean apparent gender", "mean apparent age"],
                           [[a, b, d, f"{w} {_label(w)}", n, g, age] for a, b, d, w, n, g, age in rows]) + [""]
 
 
-def _minors(con, top: int) -> list[str]:
-    rows = _rows(con, """
+def _minors(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
+    rows = _rows(con, f"""
         select annotator, dataset, wnid, split, n_faces, n_minors, n_infants, share_minors, is_paper_child_class
-        from main.class_minors where n_minors > 0
-        order by n_minors desc, wnid, dataset limit ?""", [top])
+        from {scope.relation(con, "class_minors")} where n_minors > 0
+        order by n_minors desc, wnid, dataset, split, annotator limit ?""", [top])
     lines = ["## Classes with apparent minors (beyond the paper's hand-found list, B.4)", ""]
     if not rows:
         return lines + ["No kept face has an apparent age under the minor threshold.", ""]
@@ -171,11 +215,11 @@ def _minors(con, top: int) -> list[str]:
                            for a, d, w, s, f, m, i, sh, p in rows]) + [""]
 
 
-def _agreement(con) -> list[str]:
-    rows = _rows(con, """
+def _agreement(con, scope: Scope = EVERYTHING) -> list[str]:
+    rows = _rows(con, f"""
         select annotator_a, annotator_b, dataset, split, n_classes, pearson_eta, pearson_gender_skewness,
                pearson_mean_age
-        from main.annotator_agreement order by 1, 2, 3, 4""")
+        from {scope.relation(con, "annotator_agreement")} order by 1, 2, 3, 4""")
     lines = ["## Do two face models agree? (Figure 10b of the 2020 paper)", ""]
     if not rows:
         return lines + ["Only one face model has been run.", ""]
@@ -183,11 +227,11 @@ def _agreement(con) -> list[str]:
                            "r (mean age)"], [list(r) for r in rows]) + [""]
 
 
-def _accuracy(con) -> list[str]:
-    rows = _rows(con, """
+def _accuracy(con, scope: Scope = EVERYTHING) -> list[str]:
+    rows = _rows(con, f"""
         select classifier_annotator, face_annotator, dataset, n_top, n_rest, mean_top, mean_rest, t_statistic,
                p_value
-        from main.human_delta_ttest order by 1, 2, 3""")
+        from {scope.relation(con, "human_delta_ttest")} order by 1, 2, 3""")
     lines = ["## Classes where people appear unevenly between train and val (B.6 of the 2020 paper)", ""]
     if not rows:
         return lines + ["No classifier or no val split.", ""]

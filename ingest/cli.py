@@ -106,7 +106,9 @@ def run(
     device: Annotated[Device, typer.Option(help="auto: cuda when usable, else cpu.")] = Device.auto,
     stages: Annotated[str | None, typer.Option(help="Stages to run, e.g. faces,nsfw (default: all).")] = None,
     layout: Annotated[Layout, typer.Option(
-        help="auto: ilsvrc when train/ holds wnid folders, else folders; manifest with --manifest.")] = Layout.auto,
+        help="auto: ilsvrc when train/ holds wnid folders; webdataset, parquet or images when the folder holds "
+             "only shards, only Parquet files or mostly top-level images; else folders; manifest with "
+             "--manifest.")] = Layout.auto,
     manifest: Annotated[Path | None, typer.Option(help="CSV/Parquet with rel_path, split, label.")] = None,
     labels: Annotated[LabelCheck, typer.Option(
         help="Label check: imagenet (the 1,000 ILSVRC wnids), any, or auto (imagenet for ILSVRC layout).")
@@ -239,7 +241,8 @@ def _print_summary(summary, as_json: bool) -> None:
         "listed": "images listed", "in_shard": "images in this shard", "already_done": "already done (skipped)",
         "left_for_later": "left for a later run (--limit)",
         "images": "images processed", "ok": "ok", "errors": "errors",
-        "faces": "faces detected (all scores)", "faces_kept": f"faces with det_score >= {FACE_MIN_SCORE}",
+        "faces": "faces detected (all scores)",
+        "faces_kept": f"faces kept (verified, or det_score >= {FACE_MIN_SCORE})",
         "seconds": "time (s)", "images_per_s": "images/s",
     }
     rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
@@ -503,22 +506,52 @@ def synth(
     out.print("Synthetic warehouse: " + ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
 
 
+# The commands that read the marts describe one dataset (ingest.scope) and say when the marts
+# are older than the raw rows (ingest.freshness); --build runs `dbt build` first.
+ScopeDatasetOption = Annotated[str | None, typer.Option(
+    "--dataset", help="The dataset to describe (default: the warehouse's only one; with several, name one).")]
+ScopeAnnotatorOption = Annotated[str | None, typer.Option(
+    "--annotator", help="Only this model's rows, in every mart that names it (default: every model).")]
+BuildOption = Annotated[bool, typer.Option(
+    "--build", help="Run `dbt build` on the warehouse first, so the marts include the latest runs.")]
+
+
+def _prepare_marts(db: Path | None, build: bool) -> None:
+    """--build: dbt build first; otherwise one sentence on stderr where the marts are stale."""
+    from .freshness import build as dbt_build
+    from .freshness import check
+
+    if build:
+        dbt_build(db)
+        return
+    stale = check(db)
+    if stale:
+        console.print(f"stale: {stale}", soft_wrap=True, highlight=False, markup=False)
+
+
 @app.command()
 @_guard
 def card(
     output: Annotated[Path | None, typer.Option("--out", help="Write the card here (default: print it).")] = None,
     top: Annotated[int, typer.Option(min=1, help="Rows per ranked section.")] = 5,
+    dataset: ScopeDatasetOption = None,
+    annotator: ScopeAnnotatorOption = None,
+    build: BuildOption = False,
     db: DbOption = None,
 ) -> None:
     """Write a dataset audit card (Markdown) from the census marts: coverage, humans, NSFW
-    shortlist, apparent minors, annotator agreement, the human-delta test. Run dbt build first."""
+    shortlist, apparent minors, annotator agreement, the human-delta test, for one dataset.
+    Run dbt build first (or add --build)."""
     from .card import build_card
 
-    text = build_card(db, top)
+    if build:
+        _prepare_marts(db, build)
+    text = build_card(db, top, dataset=dataset, annotator=annotator)
     if output is None:
         out.print(text, soft_wrap=True, markup=False, highlight=False)
     else:
         output.write_text(text)
+        _prepare_marts(db, build=False)
         out.print(f"Audit card written to {output}")
 
 
@@ -532,14 +565,18 @@ class ExportFormat(StrEnum):
 def report(
     output: Annotated[Path, typer.Option("--out", help="Folder to write report.html into (created).")] = Path(
         "warehouse/report"),
+    dataset: ScopeDatasetOption = None,
+    annotator: ScopeAnnotatorOption = None,
+    build: BuildOption = False,
     db: DbOption = None,
 ) -> None:
-    """Write the audit report: one self-contained HTML file (charts and their JavaScript inlined,
-    opens from disk with no network) built from the census marts only. Run dbt build first;
-    sections whose mart is missing or empty say "no data"."""
+    """Write the audit report of one dataset: one self-contained HTML file (charts and their
+    JavaScript inlined, opens from disk with no network) built from the census marts only. Run
+    dbt build first (or add --build); sections whose mart is missing or empty say "no data"."""
     from .report import write_report
 
-    path = write_report(output, db)
+    _prepare_marts(db, build)
+    path = write_report(output, db, dataset=dataset, annotator=annotator)
     out.print(f"Report written to {path}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -558,6 +595,9 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format of each mart.")] = ExportFormat.parquet,
     with_image_rows: Annotated[bool, typer.Option(
         "--with-image-rows", help="Also export the marts with one row per image or face (review lists).")] = False,
+    dataset: ScopeDatasetOption = None,
+    annotator: ScopeAnnotatorOption = None,
+    build: BuildOption = False,
     db: DbOption = None,
 ) -> None:
     """Export every census mart as one file (the paper's meta-datasets), with a README listing
@@ -574,7 +614,8 @@ def export(
                           "blocklist` / `ingest export blurred`).")
     from .export import export_marts
 
-    written = export_marts(output, fmt.value, db, image_rows=with_image_rows)
+    _prepare_marts(db, build)
+    written = export_marts(output, fmt.value, db, image_rows=with_image_rows, dataset=dataset, annotator=annotator)
     out.print(f"Exported {len(written)} marts to {output} (README.md lists their columns).",
               markup=False, highlight=False, soft_wrap=True)
 
@@ -632,13 +673,42 @@ def labels_embed(
               markup=False, highlight=False, soft_wrap=True)
 
 
+@labels_app.command("supercategories")
+@_guard
+def labels_supercategories(
+    output: Annotated[Path | None, typer.Option(
+        "--out", help="Seed CSV (default: seeds/imagenet_supercategories.csv).")] = None,
+) -> None:
+    """Put each ILSVRC-2012 class in one supercategory from WordNet 3.0 hypernyms (Yang et al. 2022's
+    clothing, wheeled vehicle, musical instrument, bird and insect, then person, dog, other mammal,
+    other animal, other artifact, other): the dbt seed imagenet_supercategories. Needs WordNet 3.0
+    (`make wordnet`)."""
+    from collections import Counter
+
+    from .supercategories import DEFAULT_SEED, write_seed
+
+    target = output or DEFAULT_SEED
+    sizes = Counter(row["supercategory"] for row in write_seed(target))
+    out.print(f"{sum(sizes.values())} classes written to {target} (" + ", ".join(f"{name} {n}" for name, n in
+              sizes.most_common()) + "); run dbt build (dbt seed) to load them.",
+              markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 @_guard
-def summary(db: DbOption = None) -> None:
-    """Print a short census summary: raw row counts, per-annotator coverage, top classes."""
+def summary(
+    dataset: ScopeDatasetOption = None,
+    annotator: ScopeAnnotatorOption = None,
+    build: BuildOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print a short census summary: raw row counts, then per-annotator coverage, top classes and
+    shares of one dataset. Stale marts are named in one sentence; --build runs dbt build first."""
     from .summary import print_summary
 
-    print_summary(out, db)
+    if build:
+        _prepare_marts(db, build)
+    print_summary(out, db, dataset=dataset, annotator=annotator)
 
 
 review_app = typer.Typer(help="Human review of the census flags: a reviewer's page and its answers.",
@@ -781,6 +851,178 @@ def export_blurred(
                       f"{escape(str(output))} (named above; an image with faces is never copied sharp); fix "
                       "them and run the export again into a new folder.", soft_wrap=True, highlight=False)
         raise typer.Exit(1)
+
+
+# `ingest sql` and `ingest analyses`: the analyst's door to the warehouse, always read-only.
+class QueryFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    parquet = "parquet"
+
+
+QueryFormatOption = Annotated[QueryFormat, typer.Option(
+    "--format", help="table: print the result; csv or parquet: write it as a file in --out DIR.")]
+QueryOutOption = Annotated[Path | None, typer.Option("--out", help="Folder for the csv or parquet file (created).")]
+
+
+def _plain_guard(func):
+    """As _guard, for sentences that quote SQL or DuckDB: printed as written, never as Rich markup."""
+    import functools
+
+    from rich.markup import escape
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CensusError as error:
+            fail(escape(str(error)))
+
+    return wrapper
+
+
+def _check_output(fmt: QueryFormat, output: Path | None) -> None:
+    if fmt is QueryFormat.table and output is not None:
+        raise CensusError("--out writes a file: add --format csv or --format parquet (without them the result "
+                          "is printed).")
+    if fmt is not QueryFormat.table and output is None:
+        raise CensusError(f"--format {fmt.value} writes a file: name its folder with --out DIR.")
+
+
+def _show_result(relation, fmt: QueryFormat, output: Path | None, stem: str) -> None:
+    """Print the result as a table, or write it as <stem>.csv / <stem>.parquet in --out."""
+    from rich.box import SIMPLE_HEAD
+    from rich.text import Text
+
+    from .sql import MAX_PRINTED_ROWS, first_rows, is_numeric, plain, write_file
+
+    if fmt is not QueryFormat.table:
+        path, count = write_file(relation, output, stem, fmt.value)
+        out.print(f"Wrote {count:,} row(s) to {path}", markup=False, highlight=False, soft_wrap=True)
+        return
+    rows = first_rows(relation)
+    if not rows.columns:
+        out.print("OK (the statement returns no rows).", markup=False, highlight=False)
+        return
+    table = Table(box=SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, kind in zip(rows.columns, rows.types, strict=True):
+        # fold, never cut: a wide result wraps in its cells instead of losing characters to "…"
+        table.add_column(Text(name), justify="right" if is_numeric(kind) else "left", overflow="fold")
+    for row in rows.rows:
+        table.add_row(*(Text(plain(value)) for value in row))
+    out.print(table)
+    out.print(f"({len(rows.rows):,} row(s){' shown' if rows.more else ''})", markup=False, highlight=False)
+    if rows.more:
+        _notice(f"only the first {MAX_PRINTED_ROWS:,} rows are shown; --format csv or parquet with --out DIR "
+                "writes them all.")
+
+
+@app.command("sql")
+@_plain_guard
+def sql_console(
+    command: Annotated[str | None, typer.Option(
+        "-c", "--command", help="Run this SQL and print its result, instead of opening the console.")] = None,
+    fmt: QueryFormatOption = QueryFormat.table,
+    output: QueryOutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Open the warehouse read-only in a SQL console (Harlequin: DuckDB's SQL, a catalog of the
+    tables, completion), or run one query with -c, e.g. `ingest sql -c "select * from
+    census_overview"`. Marts are in the default schema; raw.*, staging.*, intermediate.* and
+    reference.* (seeds) beside them. The warehouse is opened read-only: a write statement
+    is refused."""
+    from .sql import execute, open_console, reading
+
+    if command is None:
+        if fmt is not QueryFormat.table or output is not None:
+            raise CensusError("--format and --out go with a query: ingest sql -c \"select ...\" --format csv "
+                              "--out DIR.")
+        code = open_console(db, notify=_notice)
+        if code:
+            raise typer.Exit(code)
+        return
+    _check_output(fmt, output)
+    with reading(db) as con:
+        _show_result(execute(con, command), fmt, output, "query")
+
+
+analyses_app = typer.Typer(help="The papers' tables as queries (the dbt analyses in analyses/), run read-only.",
+                           no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(analyses_app, name="analyses")
+
+
+@analyses_app.command("list")
+@_plain_guard
+def analyses_list() -> None:
+    """List the analyses and what each reproduces."""
+    from .analyses import available
+
+    analyses = available()
+    table = Table("analysis", "what it reproduces", box=None, pad_edge=False)
+    for analysis in analyses.values():
+        table.add_row(analysis.name, analysis.summary)
+    out.print(table, markup=False, highlight=False)
+
+
+@analyses_app.command("run")
+@_plain_guard
+def analyses_run(
+    name: Annotated[str, typer.Argument(help="An analysis, e.g. table4_humans_of_imagenet (`ingest analyses list`).")],
+    fmt: QueryFormatOption = QueryFormat.table,
+    output: QueryOutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run one analysis on the warehouse (its {{ ref() }}s rendered as dbt compiles them, vars at
+    dbt_project.yml's defaults) and print its table, or write NAME.csv / NAME.parquet in --out."""
+    from .analyses import find, render
+    from .sql import execute, reading
+
+    analysis = find(name)
+    _check_output(fmt, output)
+    with reading(db, what=f"The analysis {analysis.name}") as con:
+        catalog = con.sql("select current_database()").fetchall()[0][0]
+        _show_result(execute(con, render(analysis, catalog)), fmt, output, analysis.name)
+
+
+evaluate_app = typer.Typer(help="Measure the face models of the warehouse on labelled samples.",
+                           no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(evaluate_app, name="evaluate")
+
+
+@evaluate_app.command("faces")
+@_guard
+def evaluate_faces(
+    labels: Annotated[str, typer.Argument(
+        help="Image-level labels: a CSV or Parquet file (file_name or rel_path, label yes/no/depiction/unsure, "
+        "n_faces, note), or imagenet-sample-dev (the shipped labels of EliSchwartz/imagenet-sample-images).")],
+    dataset: Annotated[str, typer.Option(help="Dataset the labelled images belong to (in raw.images).")] = ...,
+    reference: Annotated[str | None, typer.Option(
+        help="Name of the reference, stored as reference/<name> (default: the file's stem, or "
+        "imagenet-sample-dev).")] = None,
+    build: Annotated[bool, typer.Option(help="Build the evaluation marts with dbt (--no-build: read them as "
+                                             "they are).")] = True,
+    db: DbOption = None,
+) -> None:
+    """Import image-level face labels as a reference (a file imported before is reused), build the
+    evaluation marts and print, per face model and supercategory, image-level precision and recall
+    with 95 % Wilson intervals (annotator_image_evaluation)."""
+    from rich.markup import escape
+
+    from .evaluate import build_marts, evaluation_tables, import_labels, notes, read_evaluation
+
+    imported = import_labels(labels, dataset=dataset, reference=reference, db=db)
+    if imported.already:
+        _notice(escape(imported.message))
+    else:
+        console.print(imported.message, markup=False, highlight=False, soft_wrap=True)
+    if build:
+        console.print("Building the evaluation marts (dbt build) ...", markup=False, highlight=False)
+        build_marts(db)
+    frame = read_evaluation(db, imported.reference, dataset)
+    for table in evaluation_tables(frame, imported.reference, dataset):
+        out.print(table)
+    for line in notes(frame, dataset):
+        _notice(escape(line))
 
 
 def main() -> None:  # pragma: no cover

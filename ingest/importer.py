@@ -64,8 +64,11 @@ def _resolve_images(frame: pd.DataFrame, images: pd.DataFrame, dataset: str, pro
         known = keys.isin(set(images["image_id"]))
         problems.add(frame.index[~known], f"image_id is not an image of dataset {dataset}")
         return keys
+    if "rel_path" not in frame.columns and "file_name" in frame.columns:
+        return _match_file_names(frame["file_name"].astype(str), images, dataset, problems)
     if "rel_path" not in frame.columns:
-        raise CensusError("The file needs an image_id or a rel_path column to name each image.")
+        raise CensusError("The file needs an image_id or a rel_path column to name each image, or a file_name "
+                          "column (matched to the dataset's images by base name).")
     keys = _match_paths(frame["rel_path"].astype(str), images)
     problems.add(frame.index[keys.isna()], f"rel_path is not an image of dataset {dataset}")
     return keys.fillna("")
@@ -80,6 +83,20 @@ def _match_paths(paths: pd.Series, images: pd.DataFrame) -> pd.Series:
     keys = paths.map(lookup)
     keys = keys.fillna(stripped.map(lookup))
     return keys.fillna(stripped.str.replace("\\", "/", regex=False).map(lookup))
+
+
+def _match_file_names(names: pd.Series, images: pd.DataFrame, dataset: str, problems: Problems) -> pd.Series:
+    """image_id per file name: the image of the dataset whose rel_path ends in that base name,
+    where exactly one does (a name two folders share needs its rel_path)."""
+    base = images["rel_path"].str.rsplit("/", n=1).str[-1]
+    counts = base.value_counts()
+    lookup = dict(zip(base, images["image_id"], strict=True))
+    wanted = names.str.strip()
+    many = wanted.map(counts).fillna(0)
+    problems.add(names.index[many == 0], f"file_name is not an image of dataset {dataset}")
+    problems.add(names.index[many > 1], f"file_name names several images of dataset {dataset}; "
+                 "give their rel_path column instead")
+    return wanted.map(lookup).where(many == 1).fillna("")
 
 
 def import_file(path: Path, *, kind: str, annotator: str, dataset: str,

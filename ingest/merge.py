@@ -15,7 +15,7 @@ import duckdb
 
 from .config import database_path
 from .errors import CensusError
-from .stages import SIDE_TABLES, extra_tables, raw_tables
+from .stages import SIDE_TABLES, optional_tables, raw_tables
 from .warehouse import connect, init_schema
 
 ALIAS = "census_merge_shard"
@@ -119,8 +119,8 @@ def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
     target_catalog = con.execute("select current_database()").fetchone()[0]
     tables = (*raw_tables(), *SIDE_TABLES)
     shard = {table: _columns(con, ALIAS, table) for table in tables}
-    # a shard written before an extra or side table existed has none to give
-    optional = {*extra_tables(), *SIDE_TABLES}
+    # a shard written before an extra, import-only or side table existed has none to give
+    optional = {*optional_tables(), *SIDE_TABLES}
     return {table: _shard_columns(table, _columns(con, target_catalog, table), shard[table], other)
             for table in tables if shard[table] or table not in optional}
 

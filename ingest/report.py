@@ -1,7 +1,10 @@
 """``ingest report``: the audit report, one self-contained HTML file built from the census marts.
 
 Every number and chart comes from a query over the marts in the warehouse's ``main`` schema
-(never ``raw.*``); a section whose mart is missing or empty says "no data". Charts are Altair
+(never ``raw.*``), for one dataset (``ingest.scope``: --dataset, else the only one; --annotator
+narrows to one model); a section whose mart is missing or empty says "no data". A warehouse
+without any mart is refused in one sentence, and marts older than the raw rows are named at
+the top of the page. Charts are Altair
 (Vega-Lite) specifications rendered in the browser by vega-embed; the JavaScript of Vega,
 Vega-Lite and vega-embed is inlined from the ``vl-convert-python`` package, so the file opens
 from disk with no network and no server. Each chart has a title, axis titles and a one-line
@@ -30,7 +33,10 @@ import pandas as pd
 from .card import CAVEAT
 from .classes import imagenet_labels
 from .config import FACE_MIN_SCORE
-from .marts import MART_SCHEMA, built_marts, columns_of
+from .errors import CensusError
+from .freshness import BUILD_COMMAND, stale_sentence
+from .marts import built_marts, columns_of
+from .scope import EVERYTHING, Scope, resolve
 from .warehouse import connect
 
 REPORT_FILE = "report.html"
@@ -117,10 +123,12 @@ class MartShapeError(Exception):
 
 
 class Marts:
-    """Read-only queries over the marts of one warehouse; a missing mart reads as None."""
+    """Read-only queries over the marts of one warehouse, the rows of one scope (a dataset, a
+    model); a missing mart reads as None."""
 
-    def __init__(self, con):
+    def __init__(self, con, scope: Scope = EVERYTHING):
         self.con = con
+        self.scope = scope
         self.tables = set(built_marts(con))
         self._columns: dict[str, set[str]] = {}
 
@@ -140,8 +148,9 @@ class Marts:
         if lacking:
             raise MartShapeError(f"{table} lacks {', '.join(lacking)}")
         exprs = [f'"{c}"' for c in columns] + [f'"{c}"' if c in have else f'null as "{c}"' for c in optional]
-        sql = f'select {", ".join(exprs)} from {MART_SCHEMA}."{table}"' + (f" where {where}" if where else "")
-        return self.con.execute(sql).df()
+        sql = f'select {", ".join(exprs)} from {self.scope.relation(self.con, table)}' + (
+            f" where {where}" if where else "")
+        return self.con.execute(sql + " order by all").df()  # the same page from the same marts
 
 
 def _model(frame: pd.DataFrame, column: str = "annotator") -> pd.Series:
@@ -437,28 +446,35 @@ def _nsfw(m: Marts) -> Section:
                        ["dataset"])
     if clusters is None or clusters.empty:
         return s.no_data(["nsfw_clusters"])
-    clusters["pair"] = clusters["nsfw_annotator"] + " x " + clusters["face_annotator"]
+    clusters["pair"] = clusters["nsfw_annotator"] + " x " + clusters["face_annotator"].fillna("no face model")
     pair = clusters["pair"].value_counts().sort_index().idxmax()
     one = clusters[clusters["pair"] == pair].copy()
     one["class"] = one["wnid"].map(_label)
     one["shortlist"] = one["is_review_shortlist"].map({True: "review shortlist", False: "other clusters"})
-    chart = alt.Chart(one).mark_point(filled=True, opacity=0.7).encode(
-        x=alt.X("mean_gender:Q", title="mean apparent gender score (0 = female, 1 = male)",
-                scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("mean_nsfw:Q", title="mean NSFW score", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("cluster_id:O", title="cluster"),
-        shape=alt.Shape("shortlist:N", title="", scale=alt.Scale(domain=["review shortlist", "other clusters"],
-                                                                   range=["diamond", "circle"])),
-        size=alt.condition("datum.is_review_shortlist", alt.value(110), alt.value(35)),
-        tooltip=["class", "wnid", alt.Tooltip("cluster_id:O", title="cluster"),
-                 alt.Tooltip("mean_nsfw:Q", format=".3f"), alt.Tooltip("mean_gender:Q", format=".3f"),
-                 alt.Tooltip("mean_age:Q", format=".1f")],
-    ).properties(width=WIDE, height=320, title=f"NSFW against apparent gender per class, clustered ({pair})")
     short = one[one["is_review_shortlist"]].sort_values("mean_nsfw", ascending=False)
+    placed = one[one["mean_gender"].notna()]
+    faceless = int(short["mean_gender"].isna().sum())
     reading = (f"{len(short):,} of {len(one):,} classes form the review shortlist (diamonds)"
                + (f", led by {', '.join(short['class'].head(3))}" if len(short) else "")
-               + "; in the paper these were classes of mostly young apparent women.")
-    s.blocks.append(_chart("nsfw_clusters", chart, reading))
+               + (f"; {faceless:,} of them have no kept face (no apparent gender: not drawn)" if faceless else "")
+               + f"; {_shortlist_gender(short)}; the paper's shortlist was classes of mostly young apparent women.")
+    if placed.empty:
+        s.blocks.append(f'<p class="nodata">{NO_DATA}: no class has a kept face, so none has a place on the '
+                        f"apparent gender axis. Reading: {html.escape(reading)}</p>")
+    else:
+        chart = alt.Chart(placed).mark_point(filled=True, opacity=0.7).encode(
+            x=alt.X("mean_gender:Q", title="mean apparent gender score (0 = female, 1 = male)",
+                    scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("mean_nsfw:Q", title="mean NSFW score", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("cluster_id:O", title="cluster"),
+            shape=alt.Shape("shortlist:N", title="", scale=alt.Scale(domain=["review shortlist", "other clusters"],
+                                                                       range=["diamond", "circle"])),
+            size=alt.condition("datum.is_review_shortlist", alt.value(110), alt.value(35)),
+            tooltip=["class", "wnid", alt.Tooltip("cluster_id:O", title="cluster"),
+                     alt.Tooltip("mean_nsfw:Q", format=".3f"), alt.Tooltip("mean_gender:Q", format=".3f"),
+                     alt.Tooltip("mean_age:Q", format=".1f")],
+        ).properties(width=WIDE, height=320, title=f"NSFW against apparent gender per class, clustered ({pair})")
+        s.blocks.append(_chart("nsfw_clusters", chart, reading))
     if len(short):
         s.blocks.append("<h3>Review shortlist</h3>" + _table(
             short, {"class": "class", "wnid": "wnid", "mean_nsfw": "mean NSFW", "mean_gender": "mean apparent gender",
@@ -471,6 +487,17 @@ def _nsfw(m: Marts) -> Section:
             {"annotator": "NSFW model", "label": "class", "n_hand_labelled": "images in the paper's list",
              "paper_mean_nsfw_train": "paper mean NSFW (train)", "mean_nsfw_train": "this warehouse (train)"}))
     return s
+
+
+def _shortlist_gender(short: pd.DataFrame) -> str:
+    """What the shortlist's kept faces look like, in words, from the same rows."""
+    known = short[short["mean_gender"].notna()]
+    if known.empty:
+        return "none of its classes has a kept face"
+    gender = float((known["mean_gender"] * known["n_faces"]).sum() / known["n_faces"].sum())
+    lean = "apparent women" if gender < 0.5 else "apparent men"
+    n_faces = int(known["n_faces"].sum())
+    return f"their kept faces lean toward {lean} (mean apparent gender {gender:.2f} over {n_faces:,} faces)"
 
 
 def _semantics(m: Marts) -> Section:
@@ -672,6 +699,79 @@ def _minors(m: Marts) -> Section:
     return s
 
 
+YANG_2022 = "Yang et al. 2022"  # "A Study of Face Obfuscation in ImageNet", ICML 2022, Table 2
+
+
+def _supercategories(m: Marts) -> Section:
+    import altair as alt
+
+    s = Section("supercategories", f"Faces per supercategory beside {YANG_2022} (Table 2)",
+                "Share of images with at least one kept face per group of ILSVRC-2012 classes (WordNet 3.0 "
+                "hypernyms; seed <code>imagenet_supercategories</code>), with 95 % Wilson intervals, beside the "
+                f"share {YANG_2022} published for five of the groups (crowd-verified faces of the ILSVRC-2012 train "
+                "images; seed <code>yang2022_table2</code>). Where a reference measured a model's image-level error, "
+                "the share corrected for it and the reference's own labelled share are listed too. Marts: "
+                "<code>supercategory_face_share</code>, <code>corrected_supercategory_share</code>, "
+                "<code>annotator_image_evaluation</code>.")
+    df = m.frame("supercategory_face_share", ["annotator", "dataset", "supercategory", "n_images",
+                                              "n_images_with_faces", "share", "share_lo", "share_hi",
+                                              "published_share"])
+    if df is None or df.empty:
+        return s.no_data(["supercategory_face_share"])
+    df["model"] = _model(df)
+    published = df.dropna(subset=["published_share"]).drop_duplicates("supercategory")
+    order = list(published.sort_values("published_share", ascending=False)["supercategory"]) + list(
+        df[df["published_share"].isna()].groupby("supercategory")["n_images"].sum().sort_values(ascending=False).index)
+    axis = alt.Y("supercategory:N", title="supercategory", sort=order)
+    base = alt.Chart(df).encode(y=axis, color=alt.Color("model:N", title="face model"), yOffset="model:N")
+    chart = base.mark_rule().encode(
+        x=alt.X("share_lo:Q", title="share of images with a kept face (95 % Wilson interval)",
+                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        x2="share_hi:Q") + base.mark_point(filled=True, size=60).encode(
+        x="share:Q", tooltip=["model", "supercategory", alt.Tooltip("n_images:Q", format=","),
+                              alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("published_share:Q", format=".1%")])
+    if not published.empty:
+        chart += alt.Chart(published).mark_point(shape="diamond", size=120, color="black", filled=False).encode(
+            y=axis, x=alt.X("published_share:Q"),
+            tooltip=["supercategory", alt.Tooltip("published_share:Q", format=".1%", title=YANG_2022)])
+    chart = chart.properties(width=NARROW, title=f"Images with a face per supercategory (black diamonds: {YANG_2022})")
+    model = _primary_model(df)
+    one = df[(df["model"] == model) & df["published_share"].notna()].set_index("supercategory")
+    pairs = [f"{g} {_pct(one.loc[g, 'share'])} ({_pct(one.loc[g, 'published_share'])})" for g in order
+             if g in one.index]
+    reading = (f"{model}, share of images with a face (Yang et al.'s in brackets): " + "; ".join(pairs) + "."
+               if pairs else f"No image of {model} is in a group {YANG_2022} report; the chart shows the others.")
+    s.blocks.append(_chart("supercategories", chart, reading))
+    table = df.copy()
+    table["share_ci"] = table.apply(lambda r: f"{_pct(r['share'])} [{_pct(r['share_lo'])}, {_pct(r['share_hi'])}]",
+                                    axis=1)
+    table["yang"] = table["published_share"].map(_pct)
+    corrected = m.frame("corrected_supercategory_share", ["annotator", "reference", "dataset", "supercategory",
+                                                          "share_corrected", "rates_from"])
+    labelled = m.frame("annotator_image_evaluation", ["annotator", "reference", "dataset", "group_value",
+                                                      "n_images", "reference_share"],
+                       where="group_kind = 'supercategory'")
+    columns = {"model": "face model", "supercategory": "supercategory", "n_images": "images",
+               "n_images_with_faces": "with a face", "share_ci": "share [95 % CI]", "yang": YANG_2022}
+    if corrected is not None and not corrected.empty:
+        corrected["corrected"] = corrected.apply(
+            lambda r: f"{_pct(r['share_corrected'])} ({r['reference']}, {r['rates_from']} rates)", axis=1)
+        table = table.merge(corrected[["annotator", "dataset", "supercategory", "reference", "corrected"]],
+                            on=["annotator", "dataset", "supercategory"], how="left")
+        columns["corrected"] = "corrected for the measured error"
+        if labelled is not None and not labelled.empty:
+            labelled["labelled"] = labelled.apply(
+                lambda r: f"{_pct(r['reference_share'])} of {int(r['n_images']):,}", axis=1)
+            table = table.merge(labelled.rename(columns={"group_value": "supercategory"})[
+                ["annotator", "reference", "dataset", "supercategory", "labelled"]],
+                on=["annotator", "reference", "dataset", "supercategory"], how="left")
+            columns["labelled"] = "the reference's labelled share"
+    rank = {g: i for i, g in enumerate(order)}
+    table = table.assign(_rank=table["supercategory"].map(rank)).sort_values(["_rank", "model"])
+    s.blocks.append(_table(table, columns))
+    return s
+
+
 def _method() -> Section:
     s = Section("method", "Method and limits")
     s.blocks.append(
@@ -693,8 +793,8 @@ def _method() -> Section:
     return s
 
 
-SECTIONS = (_coverage, _table4, _demographics, _class_census, _agreement, _nsfw, _semantics, _cooccurrence,
-            _human_delta, _minors)
+SECTIONS = (_coverage, _table4, _demographics, _class_census, _supercategories, _agreement, _nsfw, _semantics,
+            _cooccurrence, _human_delta, _minors)
 
 
 # --------------------------------------------------------------------------- page
@@ -805,11 +905,17 @@ def _section(build, marts: Marts) -> Section:
     return section
 
 
-def build_report(db: Path | None = None) -> str:
-    """The report's HTML. An empty or unbuilt warehouse gives a report whose sections say "no data"."""
+def build_report(db: Path | None = None, dataset: str | None = None, annotator: str | None = None) -> str:
+    """The report's HTML for one dataset (the one named, else the only one; several: a
+    CensusError listing them). Built but empty marts give sections that say "no data"; a
+    warehouse without any mart is a CensusError."""
     con = connect(db, read_only=True)
     try:
-        marts = Marts(con)
+        if not built_marts(con):
+            raise CensusError(f"The census marts are not built yet: run `{BUILD_COMMAND}` first (or add --build).")
+        scope = resolve(con, dataset, annotator)
+        stale = stale_sentence(con)
+        marts = Marts(con, scope)
         sections = [_section(build, marts) for build in SECTIONS]
     finally:
         con.close()
@@ -820,12 +926,14 @@ def build_report(db: Path | None = None) -> str:
     n_charts = sum(isinstance(b, Chart) for s in sections for b in s.blocks)
     body = "\n".join(_render_section(s) for s in sections)
     db_name = html.escape(Path(db).name if db else "the default warehouse")
+    of = f": {html.escape(scope.describe())}" if scope.describe() else ""
+    stale_note = f'<p class="warning stale"><strong>Stale.</strong> {html.escape(stale)}</p>\n' if stale else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dataset audit report</title>
+<title>Dataset audit report{of}</title>
 <style>{CSS}</style>
 <script>/* {html.escape(versions)} */
 {bundle}
@@ -833,8 +941,8 @@ def build_report(db: Path | None = None) -> str:
 </head>
 <body data-charts="pending" data-chart-count="{n_charts}">
 <header>
-<h1>Dataset audit report</h1>
-<p class="meta">Built {when} from the census marts of {db_name}; {n_charts} charts. {html.escape(versions)}.
+<h1>Dataset audit report{of}</h1>
+{stale_note}<p class="meta">Built {when} from the census marts of {db_name}; {n_charts} charts. {html.escape(versions)}.
 Opens offline: every chart and its JavaScript are inside this file.</p>
 <p class="warning"><strong>Read with care.</strong> {html.escape(CAVEAT)}</p>
 <nav><ol>{toc}</ol></nav>
@@ -848,9 +956,10 @@ Opens offline: every chart and its JavaScript are inside this file.</p>
 """
 
 
-def write_report(out: Path, db: Path | None = None) -> Path:
+def write_report(out: Path, db: Path | None = None, dataset: str | None = None,
+                 annotator: str | None = None) -> Path:
     """Write out/report.html (atomically) and return its path."""
-    text = build_report(db)
+    text = build_report(db, dataset, annotator)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_FILE
     tmp = path.with_name(f".{REPORT_FILE}.tmp")

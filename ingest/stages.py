@@ -39,6 +39,9 @@ class Stage:
     #: land in the same transaction as the stage's rows; merge copies them, and a shard
     #: written before such a table existed merges without it.
     extra_tables: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: False for a stage only imports fill (no model runs it, e.g. image-level reference labels):
+    #: `--stages` does not offer it, and a shard written before its table existed merges without it
+    runnable: bool = True
 
     @property
     def full_key(self) -> tuple[str, ...]:
@@ -55,7 +58,8 @@ def register(stage: Stage) -> Stage:
 
 
 def stage_names() -> tuple[str, ...]:
-    return tuple(STAGES)
+    """The stages a run can run (`--stages`, profiles)."""
+    return tuple(name for name, stage in STAGES.items() if stage.runnable)
 
 
 #: raw tables outside any run (no run_id), with their keys: merge carries them when a shard has them
@@ -75,6 +79,12 @@ def raw_tables() -> tuple[str, ...]:
 def extra_tables() -> tuple[str, ...]:
     """The stages' extra tables (optional in a shard: older warehouses lack them)."""
     return tuple(dict.fromkeys(t for s in STAGES.values() for t, _ in s.extra_tables))
+
+
+def optional_tables() -> tuple[str, ...]:
+    """Raw tables a shard may lack (older warehouses): the extra tables and the tables of the
+    import-only stages."""
+    return (*extra_tables(), *(s.table for s in STAGES.values() if not s.runnable))
 
 
 def table_keys() -> dict[str, tuple[str, ...]]:
@@ -100,7 +110,15 @@ def _checks(name: str) -> Callable:
 
 
 def _faces_tally(rows: list[dict], min_score: float) -> dict[str, int]:
-    return {"faces": len(rows), "faces_kept": sum(row["det_score"] >= min_score for row in rows)}
+    return {"faces": len(rows), "faces_kept": sum(kept_face(row, min_score) for row in rows)}
+
+
+def kept_face(row: dict, min_score: float) -> bool:
+    """Whether the census keeps a face row: a verifying annotator's decision where it made one,
+    else det_score >= ``min_score`` (the dbt macro kept_face says the same)."""
+    if row.get("verified") is not None:
+        return bool(row["verified"])
+    return row["det_score"] is not None and row["det_score"] >= min_score
 
 
 register(Stage("faces", "faces", ("face_idx",), to_rows=list, tally=_faces_tally,
@@ -109,3 +127,14 @@ register(Stage("faces", "faces", ("face_idx",), to_rows=list, tally=_faces_tally
                extra_tables=(("face_attributes", ("face_idx", "attribute")),)))
 register(Stage("nsfw", "nsfw", (), to_rows=lambda value: [value], import_rows=_checks("nsfw_rows")))
 register(Stage("classify", "predictions", ("rank",), to_rows=list, import_rows=_checks("predictions_rows")))
+
+
+def _image_face_labels(*args: Any) -> Any:
+    from .image_labels import image_face_labels_rows
+
+    return image_face_labels_rows(*args)
+
+
+# image-level reference labels (yes/no/depiction/unsure per image): imported, never run
+register(Stage("image_faces", "image_face_labels", (), to_rows=list, import_rows=_image_face_labels,
+               runnable=False))

@@ -55,8 +55,17 @@ create table if not exists raw.faces (
     age double check (isfinite(age)),
     gender_score double check (isfinite(gender_score) and gender_score between 0 and 1),
     det_raw_score double,
+    -- a verifying annotator's decision on this detection (NULL: the annotator verifies nothing
+    -- and the census keeps det_score >= face_min_score): kept or not, why, and the numbers behind it
+    verified boolean,
+    verdict varchar,
+    evidence json,
     primary key (run_id, image_id, face_idx)
 );
+-- warehouses created before the verification columns existed
+alter table raw.faces add column if not exists verified boolean;
+alter table raw.faces add column if not exists verdict varchar;
+alter table raw.faces add column if not exists evidence json;
 
 create table if not exists raw.nsfw (
     run_id varchar not null,
@@ -139,4 +148,17 @@ create table if not exists raw.label_synsets (
     colloquialism boolean not null,
     audited_at timestamp default current_timestamp,
     primary key (label_set, wnid)
+);
+
+-- Image-level face labels (DESIGN.md, "Image-level reference labels"): one row per image of a
+-- reference run (stage `image_faces`, annotator `reference/<name>`) saying whether the image
+-- shows a real human face. `ingest import --kind image_face_labels` and `ingest evaluate
+-- faces` write it; like every stage, the run's image_runs rows say which images it covers.
+create table if not exists raw.image_face_labels (
+    run_id varchar not null,
+    image_id varchar not null,
+    label varchar not null check (label in ('yes', 'no', 'depiction', 'unsure')),
+    n_faces integer check (n_faces >= 0),
+    note varchar,
+    primary key (run_id, image_id)
 );

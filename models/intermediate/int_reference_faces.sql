@@ -20,4 +20,4 @@ inner join {{ ref('stg_faces') }} as faces
     on results.run_id = faces.run_id and results.image_id = faces.image_id
 where
     results.stage = 'faces'
-    and results.annotator like 'reference/%'
+    and {{ is_reference('results.annotator') }}

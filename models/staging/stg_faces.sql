@@ -17,7 +17,10 @@ renamed as (
         {{ finite_or_null('x2') }} as x2,
         {{ finite_or_null('y2') }} as y2,
         {{ finite_or_null('age') }} as age,
-        {{ finite_or_null('gender_score') }} as gender_score
+        {{ finite_or_null('gender_score') }} as gender_score,
+        cast(verified as boolean) as verified,
+        cast(verdict as varchar) as verdict,
+        cast(evidence as json) as evidence
     from source
 )
 

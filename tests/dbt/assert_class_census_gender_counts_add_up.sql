@@ -6,7 +6,7 @@ with gendered as (
         wnid,
         split,
         count(gender_score) as n_gendered
-    from {{ ref('int_kept_faces') }}
+    from {{ ref('int_census_faces') }}
     group by annotator, dataset, wnid, split
 )
 

@@ -53,7 +53,7 @@ def test_init_is_idempotent(tmp_path):
         "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
     con.close()
     assert tables == {"runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions", "reviews",
-                      "captions", "label_synsets"}
+                      "captions", "label_synsets", "image_face_labels"}
 
 
 def test_init_honours_census_db(tmp_path, monkeypatch):

@@ -240,10 +240,11 @@ def test_census_overview(raw, warehouse):
 def test_demographics(raw, warehouse):
     faces = kept_faces(raw)
     rows = []
-    for annotator, part in faces.groupby("annotator"):
+    for (annotator, dataset), part in faces.groupby(["annotator", "dataset"]):  # datasets never pool
         rows.append(
             {
                 "annotator": annotator,
+                "dataset": dataset,
                 "n_faces": len(part),
                 "n_women": int((part.gender_score < 0.5).sum()),
                 "n_men": int((part.gender_score >= 0.5).sum()),
@@ -252,7 +253,7 @@ def test_demographics(raw, warehouse):
                 "mean_age": part.age.mean(),
             }
         )
-    compare(mart(warehouse, "demographics"), pd.DataFrame(rows), ["annotator"])
+    compare(mart(warehouse, "demographics"), pd.DataFrame(rows), ["annotator", "dataset"])
 
 
 def test_demographics_age_gender(raw, warehouse):
@@ -262,14 +263,15 @@ def test_demographics_age_gender(raw, warehouse):
     ).astype(str)
     faces["gender"] = np.where(faces.gender_score < 0.5, "female", "male")
     rows = []
-    for annotator, part in faces.groupby("annotator"):
+    for (annotator, dataset), part in faces.groupby(["annotator", "dataset"]):
         for bucket in ["0-14", "15-29", "30-44", "45-59", "60+"]:
             for gender in ["female", "male"]:
                 n = int(((part.age_bucket == bucket) & (part.gender == gender)).sum())
-                rows.append((annotator, bucket, gender, n, 100 * n / len(part)))
-    expected = pd.DataFrame(rows, columns=["annotator", "age_bucket", "gender", "n_faces", "pct_of_faces"])
+                rows.append((annotator, dataset, bucket, gender, n, 100 * n / len(part)))
+    expected = pd.DataFrame(rows, columns=["annotator", "dataset", "age_bucket", "gender", "n_faces",
+                                           "pct_of_faces"])
     actual = mart(warehouse, "demographics_age_gender")
-    compare(actual, expected, ["annotator", "age_bucket", "gender"])
+    compare(actual, expected, ["annotator", "dataset", "age_bucket", "gender"])
     assert (actual.n_faces > 0).sum() >= 8, "the data should fill most buckets"
 
 
@@ -393,15 +395,24 @@ def test_nsfw_clusters(raw, warehouse):
     nsfw = ref_class_nsfw(raw)
     nsfw = nsfw[(nsfw.split == "train") & nsfw.mean_nsfw.notna()]
     census = ref_class_census(raw)
-    census = census[(census.split == "train") & census.mean_gender.notna() & (census.n_faces >= NSFW_MIN_FACES)]
+    census = census[census.split == "train"]
     frames = []
-    for (face_annotator, _dataset), faces in census.groupby(["annotator", "dataset"]):
-        classes = nsfw.merge(faces, on=["dataset", "wnid"], suffixes=("", "_faces"))
+    for (face_annotator, dataset), faces in census.groupby(["annotator", "dataset"]):
+        # every class with an NSFW score, faces or not: a class below the face minimum sits at the
+        # gender axis' mean (z = 0 after standardising the classes that have one)
+        classes = nsfw[nsfw.dataset == dataset].merge(faces, on=["dataset", "wnid"], suffixes=("", "_faces"),
+                                                      how="left")
         classes = classes.sort_values("wnid").reset_index(drop=True)
         if classes.empty:
             continue
+        classes["n_faces"] = classes.n_faces.fillna(0).astype(int)
+        gender = classes.mean_gender.where(classes.n_faces >= NSFW_MIN_FACES)
+        known = gender.notna().to_numpy()
+        features = np.zeros((len(classes), 2))
+        features[:, 0] = StandardScaler().fit_transform(classes[["mean_nsfw"]].to_numpy(dtype=float))[:, 0]
+        if known.any():
+            features[known, 1] = StandardScaler().fit_transform(gender[known].to_numpy(dtype=float)[:, None])[:, 0]
         ap = AffinityPropagation(damping=NSFW_DAMPING, random_state=NSFW_SEED, max_iter=1000)
-        features = StandardScaler().fit_transform(classes[["mean_nsfw", "mean_gender"]].to_numpy(dtype=float))
         labels = ap.fit(features).labels_
         classes["cluster_id"] = labels
         means = classes.groupby("cluster_id").mean_nsfw.mean()
@@ -719,7 +730,7 @@ def test_summary_reads_coverage_from_the_marts(raw, warehouse, tmp_path):
     from ingest.summary import BUILD_HINT, print_summary
 
     console = Console(record=True, width=250)
-    print_summary(console, warehouse)
+    print_summary(console, warehouse, dataset=SHARED)  # three datasets: the summary describes one
     text = console.export_text()
     coverage = mart(warehouse, "annotator_coverage")
     row = coverage[(coverage.annotator == FACES_A) & (coverage.dataset == SHARED)].iloc[0]
@@ -741,10 +752,10 @@ def test_summary_reads_coverage_from_the_marts(raw, warehouse, tmp_path):
 def test_audit_card_is_built_from_the_marts(raw, warehouse):
     from ingest.card import CAVEAT, build_card
 
-    text = build_card(warehouse)
+    text = build_card(warehouse, dataset=SHARED)  # three datasets: the card describes one
     assert CAVEAT in text
     overview = mart(warehouse, "census_overview")
-    first = overview.sort_values(["annotator", "dataset", "split"]).iloc[0]
+    first = overview[overview.dataset == SHARED].sort_values(["annotator", "dataset", "split"]).iloc[0]
     assert f"| {first.annotator} | {first.dataset} | {first.split} | {int(first.n_images):,} |" in text
     assert "## Do two face models agree?" in text and FACES_A in text and FACES_B in text
     assert "Only one face model has been run." not in text

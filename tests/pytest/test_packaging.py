@@ -20,6 +20,7 @@ from ingest.config import FACE_MIN_SCORE, IMAGENET_CLASSES_CSV, SCHEMA_SQL
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = yaml.safe_load((REPO / "dbt_project.yml").read_text())
 PACKAGE_DATA = ("ingest/data/schema.sql", "ingest/data/imagenet_classes.csv",
+                "ingest/data/imagenet_sample_faces_dev.csv", "ingest/data/imagenet_sample_faces_dev.md",
                 "ingest/review/templates/review.html", "ingest/review/static/review.js")  # the review page
 
 

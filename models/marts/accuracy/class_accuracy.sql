@@ -11,7 +11,7 @@ with classify_results as (
         wnid,
         split
     from {{ ref('int_image_results') }}
-    where stage = 'classify'
+    where stage = 'classify' and not {{ is_reference('annotator') }}
 ),
 
 predicted as (

@@ -17,7 +17,7 @@ face_totals as (
         avg(age) as mean_age,
         avg(age) filter (where gender = 'female') as mean_age_women,
         avg(age) filter (where gender = 'male') as mean_age_men
-    from {{ ref('int_kept_faces') }}
+    from {{ ref('int_census_faces') }}
     group by annotator, dataset, split
 )
 

@@ -15,7 +15,7 @@ kept_faces as (
         age,
         gender_score,
         gender
-    from {{ ref('int_kept_faces') }}
+    from {{ ref('int_census_faces') }}
 ),
 
 face_stats as (

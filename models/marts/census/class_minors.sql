@@ -17,7 +17,7 @@ minors as (
         count(*) filter (where age < {{ var('infant_age') }}) as n_infants,
         count(distinct image_id) filter (where age < {{ var('minor_age') }}) as n_images_with_minors,
         count(distinct image_id) filter (where age < {{ var('infant_age') }}) as n_images_with_infants
-    from {{ ref('int_kept_faces') }}
+    from {{ ref('int_census_faces') }}
     group by annotator, dataset, wnid, split
 ),
 

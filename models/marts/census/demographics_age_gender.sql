@@ -1,20 +1,23 @@
--- Age bucket x gender of the kept faces per face annotator (2019 paper, Table 2), every
--- bucket and gender listed (zero counts included) for annotators with classifiable faces.
+-- Age bucket x gender of the kept faces per face annotator and dataset (2019 paper, Table 2),
+-- every bucket and gender listed (zero counts included) for the (annotator, dataset) pairs with
+-- classifiable faces. Datasets are never pooled.
 with classified as (
     select
         annotator,
+        dataset,
         gender,
         age_bucket
-    from {{ ref('int_kept_faces') }}
+    from {{ ref('int_census_faces') }}
     where age is not null and gender is not null
 ),
 
 annotators as (
     select
         annotator,
+        dataset,
         count(*) as n_classified
     from classified
-    group by annotator
+    group by annotator, dataset
 ),
 
 buckets as (
@@ -28,15 +31,17 @@ genders as (
 counts as (
     select
         annotator,
+        dataset,
         age_bucket,
         gender,
         count(*) as n_faces
     from classified
-    group by annotator, age_bucket, gender
+    group by annotator, dataset, age_bucket, gender
 )
 
 select
     annotators.annotator,
+    annotators.dataset,
     buckets.age_bucket,
     genders.gender,
     coalesce(counts.n_faces, 0) as n_faces,
@@ -47,5 +52,6 @@ cross join genders
 left join counts
     on
         annotators.annotator = counts.annotator
+        and annotators.dataset = counts.dataset
         and buckets.age_bucket = counts.age_bucket
         and genders.gender = counts.gender

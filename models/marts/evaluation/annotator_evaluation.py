@@ -2,7 +2,7 @@
 non-reference face annotator against every reference annotator (``reference/<name>``) on the
 images both have ``ok`` (the winning, latest ok run of each, as in every mart).
 
-Per image, the predicted faces (det_score >= var face_min_score) and the reference faces are
+Per image, the predicted faces (those the census keeps: verified, or det_score >= var face_min_score) and the reference faces are
 matched one-to-one, maximising the total IoU over the pairs with IoU >= 0.5 (Hungarian
 assignment, scipy.optimize.linear_sum_assignment). IoU is on the boxes as stored,
 area = (x2 - x1) * (y2 - y1), no +1 pixel convention. Then per group of the reference faces
@@ -230,7 +230,8 @@ def model(dbt, session):
         pred_faces = query(
             "preds.annotator, f.image_id, f.face_idx, f.x1, f.y1, f.x2, f.y2, f.age, f.gender_score "
             "from preds inner join _eval_faces as f on preds.run_id = f.run_id and preds.image_id = f.image_id "
-            f"where f.det_score >= {min_score!r} and f.image_id in (select image_id from refs) order by 1, 2, 3"
+            f"where coalesce(f.verified, f.det_score >= {min_score!r}, false) "
+            "and f.image_id in (select image_id from refs) order by 1, 2, 3"
         )
         attributes = query(
             "refs.annotator as reference, a.run_id, a.image_id, a.face_idx, a.attribute, a.value "

@@ -1,35 +1,46 @@
 -- The label-space audit: every wnid of a label set (WordNet 3.0's view of it) with what the
--- census holds for it. Counts are over every dataset; faces are the kept faces of the face
--- annotator that found the most in the class (one annotator, never a sum over annotators).
-with images as (
+-- census holds for it, per dataset (never pooled: each dataset of the warehouse lists every wnid
+-- of the set; one row per wnid with dataset NULL where the warehouse holds no image). Faces are
+-- the kept faces of the face annotator that found the most in the class within the dataset (one
+-- annotator, never a sum over annotators).
+with datasets as (
+    select distinct dataset
+    from {{ ref('stg_images') }}
+),
+
+images as (
     select
+        dataset,
         wnid,
         count(distinct image_id) as n_images
     from {{ ref('stg_images') }}
-    group by wnid
+    group by dataset, wnid
 ),
 
 faces_per_annotator as (
     select
         annotator,
+        dataset,
         wnid,
         count(distinct image_id) as n_images_with_faces,
         count(*) as n_faces
-    from {{ ref('int_kept_faces') }}
-    group by annotator, wnid
+    from {{ ref('int_census_faces') }}
+    group by annotator, dataset, wnid
 ),
 
 faces as (
     select
+        dataset,
         wnid,
         max(n_images_with_faces) as n_images_with_faces,
         max(n_faces) as n_faces
     from faces_per_annotator
-    group by wnid
+    group by dataset, wnid
 )
 
 select
     synsets.label_set,
+    datasets.dataset,
     synsets.wnid,
     synsets.in_wordnet,
     synsets.synset,
@@ -48,5 +59,6 @@ select
     coalesce(faces.n_images_with_faces, 0) as n_images_with_faces,
     coalesce(faces.n_faces, 0) as n_faces
 from {{ ref('stg_label_synsets') }} as synsets
-left join images on synsets.wnid = images.wnid
-left join faces on synsets.wnid = faces.wnid
+left join datasets on true
+left join images on datasets.dataset = images.dataset and synsets.wnid = images.wnid
+left join faces on datasets.dataset = faces.dataset and synsets.wnid = faces.wnid

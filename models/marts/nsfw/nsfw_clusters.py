@@ -1,11 +1,15 @@
 """Appendix B.2 / Table 5 of the 2020 paper: Affinity Propagation over classes.
 
-One clustering per (NSFW model, face annotator, dataset), over the train-split classes that
-have a mean NSFW score and at least var nsfw_cluster_min_faces kept faces, in the plane
-mean NSFW x mean gender (Figure 12, left; with var nsfw_cluster_use_age, mean age too). Each
-feature is standardised (z-score over the clustered classes, population std) first, so that
-age in years cannot swamp scores in [0, 1]. The cluster whose member classes have the
-highest mean NSFW is the review shortlist (the paper's Table 5).
+One clustering per (NSFW model, face annotator, dataset), over EVERY train-split class of the
+dataset with a mean NSFW score, in the plane mean NSFW x mean gender (Figure 12, left; with var
+nsfw_cluster_use_age, mean age too). Each feature is standardised (z-score over the classes
+that have it, population std) first, so that age in years cannot swamp scores in [0, 1]. A class
+with fewer than var nsfw_cluster_min_faces kept faces has no usable mean gender (or age): it sits
+at that axis' mean (z = 0), so its NSFW score alone places it; the most explicit classes often
+show no face at all, and leaving them out would keep them off the shortlist. Where no face
+model processed the dataset, one clustering per NSFW model runs with face_annotator NULL. The
+cluster whose member classes have the highest mean NSFW is the review shortlist (Table 5).
+Reference annotators never reach class_census, so they form no shortlist.
 """
 
 import numpy as np
@@ -34,12 +38,18 @@ SCHEMA = pa.schema(
 
 def standardise(features: np.ndarray) -> np.ndarray:
     """Each column as z-scores: (x - mean) / std with the population std (ddof = 0, as
-    sklearn's StandardScaler); a constant column becomes zeros."""
+    sklearn's StandardScaler) over the column's known values; a constant column becomes zeros
+    and an unknown value (NaN) becomes 0, the column's mean."""
     features = np.asarray(features, dtype=np.float64)
     if len(features) == 0:
         return features
-    centred = features - features.mean(axis=0)
-    scale = features.std(axis=0)
+    known = ~np.isnan(features)
+    counts = known.sum(axis=0)
+    safe = np.where(known, features, 0.0)
+    mean = np.divide(safe.sum(axis=0), counts, out=np.zeros(features.shape[1]), where=counts > 0)
+    centred = np.where(known, features - mean, 0.0)
+    scale = np.sqrt(np.divide((centred ** 2).sum(axis=0), counts, out=np.zeros(features.shape[1]),
+                              where=counts > 0))
     scale[scale == 0] = 1.0
     return centred / scale
 
@@ -52,13 +62,29 @@ def cluster_labels(features: np.ndarray, damping: float, seed: int) -> np.ndarra
     return algo.fit(features).labels_.astype(np.int64)
 
 
+def cluster_classes(classes: pd.DataFrame, feature_columns: list[str], damping: float, seed: int) -> pd.DataFrame:
+    """The classes (sorted by wnid) with cluster_id, cluster_mean_nsfw, is_review_shortlist and
+    n_clusters: the shortlist is the converged cluster with the highest mean of mean_nsfw."""
+    classes = classes.sort_values("wnid", kind="stable").reset_index(drop=True)
+    features = standardise(classes[feature_columns].to_numpy(dtype=np.float64))
+    labels = cluster_labels(features, damping, seed)
+    classes["cluster_id"] = labels
+    converged = labels >= 0
+    cluster_means = classes[converged].groupby("cluster_id")["mean_nsfw"].mean()
+    classes["cluster_mean_nsfw"] = classes["cluster_id"].map(cluster_means).astype("float64")
+    shortlist = cluster_means.idxmax() if len(cluster_means) else None
+    classes["is_review_shortlist"] = classes["cluster_id"] == shortlist
+    classes["n_clusters"] = len(cluster_means)
+    return classes
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     damping = float(dbt.config.get("damping"))
     seed = int(dbt.config.get("seed"))
     min_faces = int(dbt.config.get("min_faces"))
     use_age = str(dbt.config.get("use_age")).strip().lower() in ("true", "1", "yes")
-    feature_columns = ["mean_nsfw", "mean_gender"] + (["mean_age"] if use_age else [])
+    feature_columns = ["mean_nsfw", "gender_feature"] + (["age_feature"] if use_age else [])
 
     nsfw = (
         dbt.ref("class_nsfw")
@@ -68,33 +94,22 @@ def model(dbt, session):
     )
     faces = (
         dbt.ref("class_census")
-        .filter(f"split = 'train' and mean_gender is not null and n_faces >= {min_faces}")
+        .filter("split = 'train'")
         .project("annotator, dataset, wnid, mean_gender, mean_age, n_faces")
         .df()
     )
     frames = []
     for (nsfw_annotator, dataset), nsfw_part in nsfw.groupby(["annotator", "dataset"], sort=True):
         same_dataset = faces[faces["dataset"] == dataset]
-        for face_annotator, face_part in same_dataset.groupby("annotator", sort=True):
-            classes = (
-                nsfw_part.drop(columns=["annotator", "dataset"])
-                .merge(face_part.drop(columns=["annotator", "dataset"]), on="wnid", how="inner")
-                .sort_values("wnid", kind="stable")
-                .reset_index(drop=True)
-            )
-            if use_age:
-                classes = classes[classes["mean_age"].notna()].reset_index(drop=True)
-            if classes.empty:
-                continue
-            features = standardise(classes[feature_columns].to_numpy(dtype=np.float64))
-            labels = cluster_labels(features, damping, seed)
-            classes["cluster_id"] = labels
-            converged = labels >= 0
-            cluster_means = classes[converged].groupby("cluster_id")["mean_nsfw"].mean()
-            classes["cluster_mean_nsfw"] = classes["cluster_id"].map(cluster_means).astype("float64")
-            shortlist = cluster_means.idxmax() if len(cluster_means) else None
-            classes["is_review_shortlist"] = classes["cluster_id"] == shortlist
-            classes["n_clusters"] = len(cluster_means)
+        face_groups = list(same_dataset.groupby("annotator", sort=True)) or [(None, same_dataset)]
+        for face_annotator, face_part in face_groups:
+            classes = nsfw_part.drop(columns=["annotator", "dataset"]).merge(
+                face_part.drop(columns=["annotator", "dataset"]), on="wnid", how="left")
+            classes["n_faces"] = classes["n_faces"].fillna(0).astype("int64")
+            enough = classes["n_faces"] >= min_faces
+            classes["gender_feature"] = classes["mean_gender"].where(enough)
+            classes["age_feature"] = classes["mean_age"].where(enough)
+            classes = cluster_classes(classes, feature_columns, damping, seed)
             classes["nsfw_annotator"] = nsfw_annotator
             classes["face_annotator"] = face_annotator
             classes["dataset"] = dataset

@@ -1,5 +1,5 @@
 -- What `ingest review serve` asks reviewers, one row per item (question, image_id,
--- annotator, face_idx), ordered within each question by priority:
+-- annotator, face_idx), ordered within each question and dataset by priority:
 -- nsfw_category: images of a class on the nsfw_clusters review shortlist, or with an NSFW
 --   score >= var review_nsfw_min_score (any NSFW model's latest ok result), highest score first;
 -- is_face: face boxes with det_score within var review_face_band of var face_min_score, or
@@ -30,7 +30,7 @@ nsfw_scores as (
     from results
     inner join {{ ref('stg_nsfw') }} as nsfw
         on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
-    where results.stage = 'nsfw'
+    where results.stage = 'nsfw' and not {{ is_reference('results.annotator') }}
     group by results.dataset, results.image_id
 ),
 
@@ -70,6 +70,7 @@ face_boxes as (
         results.wnid,
         faces.face_idx,
         faces.det_score,
+        faces.verified,
         faces.age,
         faces.x1,
         faces.y1,
@@ -80,14 +81,14 @@ face_boxes as (
         on results.run_id = faces.run_id and results.image_id = faces.image_id
     where
         results.stage = 'faces'
-        and results.annotator not like 'reference/%'
+        and not {{ is_reference('results.annotator') }}
         and faces.x1 is not null and faces.y1 is not null
         and faces.x2 is not null and faces.y2 is not null
 ),
 
 kept as (
     select * from face_boxes
-    where det_score >= {{ var('face_min_score') }}
+    where {{ kept_face('det_score', 'verified') }}
 ),
 
 face_annotators as (
@@ -95,7 +96,7 @@ face_annotators as (
         annotator,
         image_id
     from results
-    where stage = 'faces' and annotator not like 'reference/%'
+    where stage = 'faces' and not {{ is_reference('annotator') }}
 ),
 
 best_match as (
@@ -195,7 +196,7 @@ items as (
                     then printf('nsfw_score %.3f', nsfw_score)
             end
         ) as reason,
-        row_number() over (order by nsfw_score desc nulls last, image_id asc) as priority
+        row_number() over (partition by dataset order by nsfw_score desc nulls last, image_id asc) as priority
     from flagged_images
     union all
     select
@@ -213,7 +214,7 @@ items as (
         det_score,
         age,
         reason,
-        row_number() over (order by closeness, image_id, annotator, face_idx) as priority
+        row_number() over (partition by dataset order by closeness, image_id, annotator, face_idx) as priority
     from face_items
     union all
     select
@@ -231,7 +232,7 @@ items as (
         det_score,
         age,
         reason,
-        row_number() over (order by age, image_id, annotator, face_idx) as priority
+        row_number() over (partition by dataset order by age, image_id, annotator, face_idx) as priority
     from minor_items
 )
 

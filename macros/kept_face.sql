@@ -1,0 +1,5 @@
+{#- Whether the census keeps a face: a verifying annotator's decision where it made one
+    (stg_faces.verified), else det_score >= var face_min_score. -#}
+{% macro kept_face(det_score, verified) -%}
+    coalesce({{ verified }}, {{ det_score }} >= {{ var('face_min_score') }}, false)
+{%- endmacro %}
