@@ -26,6 +26,7 @@ import duckdb
 from .config import database_path
 from .errors import CensusError
 from .marts import MART_SCHEMA, PROJECT_DIR
+from .warehouse import connect
 
 BUILD_LOG_SCHEMA = "meta"
 BUILD_LOG = "mart_builds"
@@ -98,7 +99,7 @@ def check(db: Path | None = None) -> str | None:
     path = Path(db or database_path())
     if not path.exists():
         return None
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect(path, read_only=True)
     try:
         return stale_sentence(con)
     finally:

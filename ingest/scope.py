@@ -110,9 +110,10 @@ class Scope:
         if self.annotator is not None and models:
             names = ", ".join(f'"{c}"' for c in models)
             name = literal(self.annotator)
-            # a mart that never names the model (another stage's) is kept whole
+            named = " and ".join([*terms, f"{name} in ({names})"])
+            # a mart that never names the model for these rows (another stage's) is kept whole
             terms.append(f"({name} in ({names}) or not exists (select 1 from {MART_SCHEMA}.\"{table}\" "
-                         f"where {name} in ({names})))")
+                         f"where {named}))")
         return " and ".join(terms) or "true"
 
     def relation(self, con: duckdb.DuckDBPyConnection, table: str) -> str:

@@ -79,6 +79,18 @@ class EfficientNetLite0(Model):
                 self.prepare(Decoded(None, None, None, None, rgb))[None] for rgb in calibration_images()))
         self._session = onnx_session(data, self.device)
 
+    def session_at(self, side: int):
+        """An onnxruntime session of the same network for side x side inputs (the face verifier's
+        crops); its graph is exported once per size and cached like the 224 px one."""
+        from .runtime import onnx_session
+
+        self.check()
+        try:
+            data = cached_graph("onnx", f"{self._graph_key()}-{side}px", lambda: self._export(side))
+        except Exception as error:  # noqa: BLE001
+            raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
+        return onnx_session(data, self.device)
+
     def _graph_key(self) -> str:
         """Changes with the weights and with the packages that make the graph."""
         from importlib import metadata
@@ -86,7 +98,7 @@ class EfficientNetLite0(Model):
         versions = "_".join(metadata.version(d) for d in ("torch", "efficientnet-lite-pytorch", "onnx"))
         return f"efficientnet-lite0-{self.digest()[:16]}-{versions}"
 
-    def _export(self) -> bytes:
+    def _export(self, side: int = 224) -> bytes:
         """The PyTorch network exported to an ONNX graph (imports torch: ~2 s; cached after)."""
         import contextlib
         import io
@@ -99,7 +111,7 @@ class EfficientNetLite0(Model):
         graph = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(net, torch.zeros(1, 3, 224, 224), graph, dynamo=False, input_names=["image"],
+            torch.onnx.export(net, torch.zeros(1, 3, side, side), graph, dynamo=False, input_names=["image"],
                               output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
         return graph.getvalue()
 

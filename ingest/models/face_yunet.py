@@ -46,11 +46,11 @@ class YuNet:
         in ``rgb``'s pixels."""
         from PIL import Image
 
-        x1, y1, x2, y2 = box
+        x1, y1, x2, y2 = (float(v) for v in box)
         side = max(x2 - x1, y2 - y1, 1.0)
-        region = max(1, round(side * context))
-        left, top = round((x1 + x2) / 2 - region / 2), round((y1 + y2) / 2 - region / 2)
-        pixels = max(32, round(region * face_px / side))
+        region = max(1, int(round(side * context)))
+        left, top = int(round((x1 + x2) / 2 - region / 2)), int(round((y1 + y2) / 2 - region / 2))
+        pixels = max(32, int(round(region * face_px / side)))
         crop = Image.fromarray(rgb).crop((left, top, left + region, top + region)).resize((pixels, pixels),
                                                                                          Image.BILINEAR)
         boxes, scores = self.boxes(np.asarray(crop))

@@ -131,6 +131,17 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
+def detector_batch(images: list[np.ndarray]) -> np.ndarray:
+    """NCHW float32 BGR minus the mean, written channel by channel in one pass (the stack, cast,
+    subtraction and transpose of the reference took ~10 ms on an upscaled ImageNet photo)."""
+    height, width = images[0].shape[:2]
+    batch = np.empty((len(images), 3, height, width), dtype=np.float32)
+    for n, rgb in enumerate(images):
+        for channel in range(3):  # B, G, R
+            np.subtract(rgb[:, :, 2 - channel], MEAN_BGR[channel], out=batch[n, channel], dtype=np.float32)
+    return batch
+
+
 def chip_points(size: int) -> np.ndarray:
     return (CHIP_PADDING + MEAN_FACE_5) / (2 * CHIP_PADDING + 1) * size
 
@@ -215,8 +226,7 @@ class RetinaFaceAgeGender(DlibAgeGender):
             by_shape.setdefault(item["rgb"].shape, []).append(index)
         found: list[list[dict[str, Any]]] = [[] for _ in prepared]
         for (height, width, _), members in by_shape.items():
-            batch = np.stack([prepared[i]["rgb"][:, :, ::-1] for i in members]).astype(np.float32) - MEAN_BGR
-            batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+            batch = detector_batch([prepared[i]["rgb"] for i in members])
             name = self._detector.get_inputs()[0].name
             loc, conf, landmarks = self._detector.run(None, {name: batch})
             anchors = priors(height, width)

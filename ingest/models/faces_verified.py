@@ -118,8 +118,7 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
 
     def load(self) -> None:
         super().load()
-        self._classifier.load()
-        self._verifier = FaceVerifier(self._classifier._session, self.device, self.rule)
+        self._verifier = FaceVerifier(self._classifier.session_at(self.rule.crop_side), self.device, self.rule)
         self._verifier.load()
 
     def infer(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

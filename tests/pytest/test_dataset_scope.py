@@ -365,3 +365,24 @@ def test_stale_marts_are_named_in_one_sentence(user_only, tmp_path):
     exported = runner.invoke(app, ["export", "--out", str(tmp_path / "e"), "--db", str(db)])
     assert exported.exit_code == 0 and "stale:" in exported.output
     assert "**Stale.**" in (tmp_path / "e" / "README.md").read_text()
+
+
+def test_build_without_the_project_is_one_sentence(tmp_path):
+    from ingest.errors import CensusError
+    from ingest.freshness import build
+
+    with pytest.raises(CensusError, match=r"--build needs the dbt project \(dbt_project.yml\), not found in"):
+        build(tmp_path / "w.duckdb", project_dir=tmp_path)
+
+
+def test_a_dataset_name_with_quotes_selects_its_rows_only(tmp_path):
+    from ingest.scope import Scope
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table main.class_census as select * from (values ('it''s', 'a', 1), ('x', 'a', 2)) "
+                "t(dataset, annotator, n)")
+    scope = Scope("it's", None)
+    assert con.execute(f"select n from {scope.relation(con, 'class_census')}").fetchall() == [(1,)]
+    hostile = Scope("x' or 1=1 --", None)
+    assert con.execute(f"select n from {hostile.relation(con, 'class_census')}").fetchall() == []
+    con.close()

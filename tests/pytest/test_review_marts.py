@@ -122,8 +122,9 @@ def _random_labels(rng: np.random.Generator) -> pd.DataFrame:
                 if rng.random() < missing:
                     continue
                 answer = favourite if rng.random() < rng.uniform(0.2, 0.9) else rng.choice(spec.answers, p=weights)
-                rows.append({"dataset": "d", "question": question, "image_id": image, "annotator": "f" if spec.about_face else None,
-                             "face_idx": face, "reviewer": reviewer, "answer": answer})
+                rows.append({"dataset": "d", "question": question, "image_id": image,
+                             "annotator": "f" if spec.about_face else None, "face_idx": face, "reviewer": reviewer,
+                             "answer": answer})
     return pd.DataFrame(rows).astype({"face_idx": "Int64"})
 
 
