@@ -853,6 +853,31 @@ def export_blurred(
         raise typer.Exit(1)
 
 
+@export_app.command("croissant")
+@_guard
+def export_croissant(
+    output: Annotated[Path, typer.Option("--out", help="Folder for croissant.json and its census/ tables (created).")
+                      ] = Path("warehouse/croissant"),
+    dataset: ScopeDatasetOption = None,
+    build: BuildOption = False,
+    db: DbOption = None,
+) -> None:
+    """The audited dataset as Croissant 1.0 JSON-LD with the census in the Responsible-AI
+    vocabulary (rai:dataBiases, rai:personalSensitiveInformation, rai:machineAnnotationTools,
+    rai:annotationsPerItem, rai:dataAnnotationAnalysis, rai:dataLimitations), from the marts only,
+    and the class-level census tables beside it as Parquet."""
+    from .exports.croissant import UNKNOWN_PROPERTIES
+    from .exports.croissant import export_croissant as write
+
+    _prepare_marts(db, build)
+    result = write(output, dataset=dataset, db=db)
+    models, tables = result["models"], len(result["tables"])
+    out.print(f"Croissant description of {result['dataset']} written to {result['path']} ({models} "
+              f"model{'s' if models != 1 else ''}, {tables} census table{'s' if tables != 1 else ''}). The warehouse "
+              "does not know the dataset's "
+              f"{UNKNOWN_PROPERTIES}: add them before publishing it.", markup=False, highlight=False, soft_wrap=True)
+
+
 # `ingest sql` and `ingest analyses`: the analyst's door to the warehouse, always read-only.
 class QueryFormat(StrEnum):
     table = "table"

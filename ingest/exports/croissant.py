@@ -96,7 +96,8 @@ STAGE_WORDS = {"faces": "face", "nsfw": "NSFW", "classify": "classifier"}
 
 def _n(count: int, noun: str) -> str:
     """'1 image', '2 images'."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{count:,} {noun if count == 1 else plural}"
 
 
 def _models(counts: dict[str, int]) -> str:
@@ -177,9 +178,9 @@ def gender_age(census: Census) -> list[str]:
                        "this dataset.")
             continue
         out.append(
-            f"Apparent gender (face model {model}): {_pct(r['pct_female'])} of {r['n_faces']:,} kept faces are read "
-            f"as female ({_interval(r['pct_female_lo'], r['pct_female_hi'])}, bootstrap over images; "
-            f"{r['n_women']:,} apparent women, {r['n_men']:,} apparent men): "
+            f"Apparent gender (face model {model}): {_pct(r['pct_female'])} of {_n(r['n_faces'], 'kept face')} "
+            f"are read as female ({_interval(r['pct_female_lo'], r['pct_female_hi'])}, bootstrap over images; "
+            f"{r['n_women']:,} read as women, {r['n_men']:,} as men): "
             f"{_gender_skew(r['pct_female_lo'], r['pct_female_hi'])}. Apparent age: {_pct(r['pct_over_60'])} read "
             f"as over 60 ({_interval(r['pct_over_60_lo'], r['pct_over_60_hi'])}), mean apparent age "
             f"{_num(r['mean_age'], 1)} years.")
@@ -197,13 +198,13 @@ def nsfw_classes(census: Census, labels: dict[str, str]) -> list[str]:
     for model in dict.fromkeys(r["annotator"] for r in rows):
         top = [r for r in rows if r["annotator"] == model][:TOP]
         listed = "; ".join(f"{_class(r['wnid'], labels)} ({r['split']}): {_num(r['mean_nsfw'])} over "
-                           f"{r['n_scored']:,} images" for r in top)
+                           f"{_n(r['n_scored'], 'image')}" for r in top)
         out.append(f"NSFW classes (model {model}; mean NSFW score per class and split, 0 = safe, 1 = explicit; the "
                    f"{len(top)} highest): {listed}.")
     confirmed = census.rows("confirmed_flags", "flag, count(distinct image_id) as n",
                             where="question = 'nsfw_category'", group="flag", order="2 desc, 1")
     if confirmed:
-        out.append("NSFW categories confirmed by reviewers: " + ", ".join(f"{r['flag']} on {r['n']:,} images"
+        out.append("NSFW categories confirmed by reviewers: " + ", ".join(f"{r['flag']} on {_n(r['n'], 'image')}"
                                                                            for r in confirmed)
                    + " (`ingest export blocklist` lists them).")
     return out
@@ -220,8 +221,8 @@ def faces(census: Census) -> list[str]:
     elif not rows:
         out = [f"Faces of people: not measured: no face model has processed dataset {census.dataset}."]
     else:
-        out = [f"Faces of people (face model {r['annotator']}): {r['n_faces']:,} kept faces in {r['n_with']:,} of "
-               f"{r['n_images']:,} images ({_pct(100 * r['n_with'] / r['n_images'] if r['n_images'] else None)})."
+        out = [f"Faces of people (face model {r['annotator']}): {_n(r['n_faces'], 'kept face')} in {r['n_with']:,} of "
+               f"{_n(r['n_images'], 'image')} ({_pct(100 * r['n_with'] / r['n_images'] if r['n_images'] else None)})."
                for r in rows]
     corrected = census.rows("corrected_face_share", "*", order="annotator, reference")
     if corrected is None:
@@ -258,14 +259,14 @@ def minors(census: Census, labels: dict[str, str]) -> list[str]:
                           "n_minors > 0", order=f"n_minors desc, wnid, split limit {TOP}") or []
         where = ("; most in " + ", ".join(f"{_class(r['wnid'], labels)} ({r['split']}) {r['n_minors']:,}"
                                           for r in top)) if top else ""
-        out.append(f"Apparent minors (face model {model}): {t['n_minors']:,} of {t['n_aged']:,} kept faces with an "
+        out.append(f"Apparent minors (face model {model}): {t['n_minors']:,} of {_n(t['n_aged'], 'kept face')} with an "
                    f"apparent age are read as under 18 ({_pct(100 * t['n_minors'] / t['n_aged'])}), "
-                   f"{t['n_infants']:,} as under 5, in {t['n_images']:,} images{where}. An apparent age is a "
+                   f"{t['n_infants']:,} as under 5, in {_n(t['n_images'], 'image')}{where}. An apparent age is a "
                    "model's estimate from a face, not a person's age.")
     confirmed = census.rows("confirmed_flags", "count(distinct image_id) as n", where="question = 'apparent_minor'")
     if confirmed and confirmed[0]["n"]:
-        out.append(f"Reviewers confirmed an apparent minor in {confirmed[0]['n']:,} images (`ingest export blocklist` "
-                   "lists them).")
+        out.append(f"Reviewers confirmed an apparent minor in {_n(confirmed[0]['n'], 'image')} (`ingest export "
+                   "blocklist` lists them).")
     return out
 
 
@@ -307,7 +308,7 @@ def _classifier_error(census: Census, model: str) -> str:
         return "accuracy not measured: no image with a label"
     r = rows[0]
     return (f"top-1 accuracy {_num(r['top1'] / r['n'])} and top-5 accuracy {_num(r['top5'] / r['n'])} against the "
-            f"dataset's own class labels on {r['n']:,} images")
+            f"dataset's own class labels on {_n(r['n'], 'image')}")
 
 
 def annotation_tools(census: Census) -> list[str]:
@@ -322,8 +323,8 @@ def annotation_tools(census: Census) -> list[str]:
             measured = _classifier_error(census, model)
         else:
             measured = "precision and recall not measured: the census has no reference labels for this stage"
-        out.append(f"{model} ({stage} model): {r['n_images_ok']:,} images processed, {r['n_images_error']:,} never "
-                   f"processed (errors); {measured}.")
+        out.append(f"{model} ({STAGE_WORDS.get(stage, stage)} model): {_n(r['n_images_ok'], 'image')} processed, "
+                   f"{r['n_images_error']:,} never processed (errors); {measured}.")
     return out
 
 
@@ -333,8 +334,7 @@ def annotations_per_item(census: Census) -> str:
     models = census.rows("annotator_coverage", "stage, count(distinct annotator) as n",
                          where=f"not starts_with(annotator, {literal(REFERENCE_PREFIX)})", group="stage",
                          order="stage") or []
-    machine = ("Machine annotations: one result per model per image (" +
-               ", ".join(f"{r['n']} {r['stage']} model{'s' if r['n'] != 1 else ''}" for r in models) + ").")
+    machine = f"Machine annotations: one result per model per image ({_models({r['stage']: r['n'] for r in models})})."
     reviews = census.rows("review_agreement", "question, n_items, n_items_one_label, n_labels_all", order="question")
     if reviews is None:
         return f"{machine} Human labels: {not_built('review_agreement')}."
@@ -344,7 +344,7 @@ def annotations_per_item(census: Census) -> str:
     for r in reviews:
         items = (r["n_items"] or 0) + (r["n_items_one_label"] or 0)
         per_item = f"{r['n_labels_all'] / items:.2f}" if items else "-"
-        parts.append(f"{r['question']} {r['n_labels_all']:,} labels on {items:,} items ({per_item} per item)")
+        parts.append(f"{r['question']} {_n(r['n_labels_all'], 'label')} on {_n(items, 'item')} ({per_item} per item)")
     return f"{machine} Human review labels: " + "; ".join(parts) + "."
 
 
@@ -362,7 +362,7 @@ def annotation_analysis(census: Census) -> list[str]:
     elif not pairs:
         out.append("Agreement between face models: not measured: fewer than two face models processed this dataset.")
     for p in pairs or []:
-        out.append(f"Face models {p['annotator_a']} and {p['annotator_b']} across {p['n_classes']:,} classes of the "
+        out.append(f"Face models {p['annotator_a']} and {p['annotator_b']} across {_n(p['n_classes'], 'class')} of the "
                    f"{p['split']} split: Pearson r {_num(p['pearson_eta'])} for the share of images with a face, "
                    f"{_num(p.get('pearson_gender_skewness'))} for apparent gender skewness, "
                    f"{_num(p.get('pearson_mean_age'))} for mean apparent age.")
@@ -373,12 +373,12 @@ def _agreement_line(r: dict) -> str:
     question = r["question"]
     if not r["n_items"]:
         return (f"Reviewer agreement on {question}: not measured: no item has two labels yet "
-                f"({r['n_labels_all']:,} labels from {r['n_reviewers_all']:,} reviewers).")
+                f"({_n(r['n_labels_all'], 'label')} from {_n(r['n_reviewers_all'], 'reviewer')}).")
     alpha = r["krippendorff_alpha"]
     alpha_text = (f"Krippendorff's alpha {alpha:.2f} (nominal)" if alpha is not None and alpha == alpha
                   else "Krippendorff's alpha undefined (every label gives the same answer)")
-    return (f"Reviewer agreement on {question}: {alpha_text} over {r['n_items']:,} items with at least two labels "
-            f"from {r['n_reviewers']:,} reviewers; {_pct(r['pct_agreement'])} of the pairs of labels of an item "
+    return (f"Reviewer agreement on {question}: {alpha_text} over {_n(r['n_items'], 'item')} with at least two labels "
+            f"from {_n(r['n_reviewers'], 'reviewer')}; {_pct(r['pct_agreement'])} of the pairs of labels of an item "
             "agree.")
 
 
@@ -391,7 +391,7 @@ def limitations(census: Census) -> list[str]:
            "the measured precision and recall above say how far each model can be trusted."]
     errors = census.rows("annotator_coverage", "annotator, stage, n_images_error", where="n_images_error > 0",
                          order="stage, annotator") or []
-    out += [f"{r['n_images_error']:,} images could not be processed by {r['annotator']} ({r['stage']}): they are "
+    out += [f"{_n(r['n_images_error'], 'image')} could not be processed by {r['annotator']} ({r['stage']}): they are "
             "in no figure of that model." for r in errors]
     if census.rows("corrected_face_share", "annotator"):
         out.append("A corrected face share assumes the model errs on this dataset as it does on the reference's "
@@ -539,16 +539,15 @@ def describe(census: Census, out: Path) -> dict:
     coverage = census.rows("annotator_coverage", "annotator, stage, n_images_ok + n_images_error as n",
                            where=f"not starts_with(annotator, {literal(REFERENCE_PREFIX)})") or []
     n_images = max((r["n"] for r in coverage), default=0)
-    stages = sorted({r["stage"] for r in coverage})
+    stages = {stage: sum(r["stage"] == stage for r in coverage) for stage in sorted({r["stage"] for r in coverage})}
     file_sets, image_records, layout_note = image_files(census.con, census.dataset)
     objects, table_records = census_tables(census, out / CENSUS_FOLDER)
     description = (
         f"The image dataset {census.dataset} as audited by census-warehouse on {dt.date.today():%Y-%m-%d}: "
-        f"{n_images:,} images, processed by {len(coverage)} model{'s' if len(coverage) != 1 else ''} "
-        f"({', '.join(stages) or 'none'}). The rai: properties summarise the census marts of this dataset "
-        "(apparent gender and age of the faces the models keep, NSFW scores per class, apparent minors, each "
-        "model's measured error, the reviewers' agreement); the census/ Parquet files hold the class-level "
-        f"tables they come from. The census does not know the dataset's {UNKNOWN_PROPERTIES}: add them "
+        f"{_n(n_images, 'image')}, processed by {_models(stages)}. The rai: properties summarise the census marts "
+        "of this dataset (apparent gender and age of the faces the models keep, NSFW scores per class, apparent "
+        "minors, each model's measured error, the reviewers' agreement); the census/ Parquet files hold the "
+        f"class-level tables they come from. The census does not know the dataset's {UNKNOWN_PROPERTIES}: add them "
         "before publishing this description.")
     if layout_note:
         description += f" {layout_note}."

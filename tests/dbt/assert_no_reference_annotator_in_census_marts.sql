@@ -8,7 +8,7 @@
     ('nsfw_clusters', 'nsfw_annotator'), ('class_nsfw', 'annotator'), ('class_accuracy', 'annotator'),
     ('class_human_delta', 'annotator'), ('human_delta_ttest', 'face_annotator'),
     ('dog_group_gender', 'annotator'), ('instrument_gender_skew', 'annotator'),
-    ('class_semantics', 'annotator'), ('review_queue', 'annotator'),
+    ('class_semantics', 'annotator'), ('review_queue', 'annotator'), ('supercategory_face_share', 'annotator'),
 ] %}
 {%- for model, column in columns %}
     {%- if not loop.first %}

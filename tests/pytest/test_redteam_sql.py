@@ -90,7 +90,7 @@ def test_merge_reads_a_shard_whose_path_holds_a_quote(tmp_path, target):
     shard = make_warehouse(tmp_path / "it's a shard.duckdb", tag="s", paths=("train/n01440764/z.JPEG",))
     added = merge_warehouse(shard, target)
     assert added == {"runs": 2, "images": 1, "image_runs": 2, "faces": 1, "face_attributes": 0, "nsfw": 1,
-                     "predictions": 0, "captions": 0, "reviews": 0, "label_synsets": 0}
+                     "predictions": 0, "image_face_labels": 0, "captions": 0, "reviews": 0, "label_synsets": 0}
 
 
 def test_merge_file_name_cannot_drop_the_targets_tables(tmp_path, target):
