@@ -66,13 +66,13 @@ demo: setup wordnet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(DEMO_DB) $(DBT) build $(DBT_FLAGS) --quiet
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary $(DEMO_AUDIT)
-	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/demo_audit_card.md
+	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/demo_card
 	CENSUS_DB=$(DEMO_DB) $(BIN)/ingest report $(DEMO_AUDIT) --out warehouse/demo_report
 	@echo "The demo's warehouse is $(DEMO_DB) (datasets ilsvrc_demo, webdataset_demo, parquet_demo); the default"
 	@echo "warehouse, warehouse/census.duckdb, is left for your own data. To look at the demo:"
 	@echo "  CENSUS_DB=$(DEMO_DB) $(BIN)/ingest report --dataset ilsvrc_demo --out warehouse/demo_report"
 	@echo "  CENSUS_DB=$(DEMO_DB) $(BIN)/ingest summary --dataset webdataset_demo"
-	@echo "Card: warehouse/demo_audit_card.md; report: warehouse/demo_report/report.html"
+	@echo "Card: warehouse/demo_card/audit_card.md; report: warehouse/demo_report/report.html"
 
 lint: setup
 	$(BIN)/ruff check ingest tests
@@ -94,9 +94,9 @@ dbt-test: setup wordnet
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit imagenet21k
 	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary $(DEMO_AUDIT)
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/test_audit_card.md
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/test_card
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest report $(DEMO_AUDIT) --out warehouse/test_report
-	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export $(DEMO_AUDIT) --out warehouse/test_export --format csv
+	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export marts $(DEMO_AUDIT) --out warehouse/test_export --format csv
 	rm -rf warehouse/test_blurred
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export blurred $(DEMO_DATA) --dataset ilsvrc_demo --out warehouse/test_blurred
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest export blocklist --out warehouse/test_blocklist

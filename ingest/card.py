@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .classes import imagenet_labels
+from .classes import named
 from .config import FACE_MIN_SCORE
 from .errors import CensusError
 from .freshness import BUILD_COMMAND, stale_sentence
@@ -27,10 +27,6 @@ CAVEAT = (
 
 def _rows(con, sql: str, params=None) -> list[tuple]:
     return con.execute(sql, params or []).fetchall()
-
-
-def _label(wnid: str) -> str:
-    return imagenet_labels().get(wnid, wnid)
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -198,7 +194,7 @@ def _nsfw(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
         return lines + ["No class has a train NSFW score.", ""]
     return lines + _table(["NSFW model", "face model", "dataset", "class", "mean NSFW (train)",
                            "mean apparent gender", "mean apparent age"],
-                          [[a, b, d, f"{w} {_label(w)}", n, g, age] for a, b, d, w, n, g, age in rows]) + [""]
+                          [[a, b, d, named(w), n, g, age] for a, b, d, w, n, g, age in rows]) + [""]
 
 
 def _minors(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
@@ -211,7 +207,7 @@ def _minors(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
         return lines + ["No kept face has an apparent age under the minor threshold.", ""]
     return lines + _table(["face model", "dataset", "class", "split", "faces", "apparent < 18", "apparent < 5",
                            "share < 18", "in the paper's list"],
-                          [[a, d, f"{w} {_label(w)}", s, f, m, i, sh, "yes" if p else "no"]
+                          [[a, d, named(w), s, f, m, i, sh, "yes" if p else "no"]
                            for a, d, w, s, f, m, i, sh, p in rows]) + [""]
 
 

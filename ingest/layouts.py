@@ -368,6 +368,21 @@ def iter_images(
         yield from list_folders(root, scan)
 
 
+def no_images(root: Path, layout: str) -> CensusError:
+    """"No images found", with the layout that would find some where ``--layout auto`` picks
+    another one (a flat folder read as class folders, shards read as loose images, ...)."""
+    message = f"No images found under {root} (layout {layout})"
+    try:
+        other = detect_layout(root)
+        found = other not in (layout, "manifest") and next(iter(iter_images(root, other)), None) is not None
+    except (CensusError, OSError):
+        found = False
+    if found:
+        return CensusError(f"{message}; its files look like layout {other}: try --layout {other} (or --layout "
+                           "auto).")
+    return CensusError(f"{message}.")
+
+
 def list_images(
     root: Path, layout: str = "auto", manifest: Path | None = None, labels: str = "auto",
     ignored: Ignored | None = None,
@@ -376,7 +391,7 @@ def list_images(
     layout = resolve_layout(root, layout, manifest)
     refs = list(iter_images(root, layout, manifest, ignored))
     if not refs and layout != "manifest":
-        raise CensusError(f"No images found under {root} (layout {layout}).")
+        raise no_images(root, layout)
     check_labels({r.wnid for r in refs}, labels, layout)
     return refs
 

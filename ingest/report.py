@@ -31,11 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 from .card import CAVEAT
-from .classes import imagenet_labels
-from .config import FACE_MIN_SCORE
+from .classes import UNLABELLED, class_names
+from .config import DEFAULT_DB, FACE_MIN_SCORE, database_path
 from .errors import CensusError
 from .freshness import BUILD_COMMAND, stale_sentence
-from .marts import built_marts, columns_of
+from .marts import PROJECT_DIR, built_marts, columns_of
 from .scope import EVERYTHING, Scope, resolve
 from .warehouse import connect
 
@@ -45,6 +45,8 @@ TOP = 20  # rows of each ranked chart
 PAPER_PERSON_SHARE = "7.6-10.3 %"  # 2020 paper, B.1: images of ImageNet with a person
 PAPER_2019 = {"pct_female": 41.62, "pct_over_60": 1.71, "pct_male_15_29": 27.11}  # 2019 paper, ILSVRC train
 NARROW, WIDE, PANEL = 420, 640, 260
+LABEL_CHARS = 36  # axis and legend labels are cut (middle ellipsis) to about this, never into duplicates
+MIN_CLASSES_R = 10  # a Pearson r over fewer classes is printed with its n and "not meaningful"
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -71,17 +73,82 @@ class Section:
 
 
 def _chart(key: str, chart, reading: str) -> Chart:
+    """The chart's spec. Vega never truncates a label (labelLimit 0): the labels drawn are cut
+    here, by _short_labels, only as far as they stay distinct."""
     import altair as alt
 
+    chart = chart.configure_axis(labelLimit=0).configure_legend(labelLimit=0).configure_header(labelLimit=0)
     with alt.data_transformers.enable("default", max_rows=None):
         spec = chart.to_dict()
     return Chart(key, spec, reading)
 
 
-def _label(wnid: str) -> str:
-    """Short ILSVRC label (first lemma) of a wnid, else the wnid itself (other datasets)."""
-    label = imagenet_labels().get(wnid)
-    return label.split(",")[0] if label else str(wnid)
+def _cut(text: str, width: int) -> str:
+    """text in at most `width` characters: its head and tail around an ellipsis."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 3
+    return text[:width - 1 - tail].rstrip() + "…" + text[len(text) - tail:].lstrip() if tail else text[:width - 1] + "…"
+
+
+def _short_labels(values: Iterable, width: int = LABEL_CHARS) -> dict[str, str]:
+    """value -> its label on an axis or legend: cut to about `width` characters, cut less
+    (at worst not at all) where two cuts would read the same."""
+    names = list(dict.fromkeys(str(v) for v in values))
+    widths = dict.fromkeys(names, width)
+    while True:
+        cuts = {n: _cut(n, widths[n]) for n in names}
+        owners: dict[str, list[str]] = {}
+        for name, cut in cuts.items():
+            owners.setdefault(cut, []).append(name)
+        clashes = [group for group in owners.values() if len(group) > 1]
+        if not clashes:
+            return cuts
+        for group in clashes:
+            for name in group:
+                widths[name] = min(len(name), widths[name] + 8)
+
+
+def _axis_labels(frame: pd.DataFrame, column: str, into: str = "label") -> pd.DataFrame:
+    """frame with `into`: the column's values as drawn on an axis (distinct, short)."""
+    frame[into] = frame[column].astype(str).map(_short_labels(frame[column].astype(str)))
+    return frame
+
+
+def _plural(n: int, noun: str) -> str:
+    """`1 class`, `2 classes`, `3 models`."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {noun}es" if noun.endswith(("s", "x")) else f"{n:,} {noun}s"
+
+
+def _words(name: str) -> str:
+    """A class name inside a sentence."""
+    return "the unlabelled images" if name == UNLABELLED else name
+
+
+def _listing(names: list[str], limit: int = 3) -> str:
+    names = [_words(n) for n in names]
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit:,} more"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def _leaders(frame: pd.DataFrame, value: str, name: str = "class", lowest: bool = False) -> str:
+    """The names that hold the highest (lowest) value, every tie named (up to three)."""
+    best = frame[value].min() if lowest else frame[value].max()
+    return _listing(list(frame.loc[frame[value] == best, name]))
+
+
+def _r_text(r, n, digits: int = 3) -> str:
+    """A Pearson r with the classes behind it; too few classes are said to mean nothing."""
+    n = None if n is None or pd.isna(n) else int(n)
+    classes = _plural(n, "class") if n is not None else "an unknown number of classes"
+    if pd.isna(r):
+        return f"r undefined (from {classes})"
+    if n is None or n < MIN_CLASSES_R:
+        return f"r = {r:.{digits}f} from only {classes}: too few to mean anything"
+    return f"r = {r:.{digits}f} ({classes})"
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -101,15 +168,22 @@ def _pct(value, digits: int = 1) -> str:
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, str], digits: int = 2, limit: int | None = None) -> str:
-    """An HTML table of the frame's columns (name -> header), numbers formatted, text escaped."""
+    """An HTML table of the frame's columns (name -> header), numbers formatted, text escaped.
+    A frame with a dataset leads with a dataset column: a row copied elsewhere keeps it."""
+    if "dataset" in frame and "dataset" not in columns and frame["dataset"].notna().any():
+        columns = {"dataset": "dataset", **columns}
     rows = frame.head(limit) if limit else frame
+    counts = [c for c in columns if c.startswith("n_") and pd.api.types.is_float_dtype(frame[c])
+              and frame[c].dropna().mod(1).eq(0).all()]  # counts a join turned into floats
     head = "".join(f"<th>{html.escape(h)}</th>" for h in columns.values())
     body = []
     for record in rows[list(columns)].itertuples(index=False):
         cells = []
-        for raw in record:
+        for column, raw in zip(columns, record, strict=True):
             value = raw.item() if hasattr(raw, "item") else raw
             value = None if value is pd.NA or value is pd.NaT else value
+            if column in counts and isinstance(value, float) and not pd.isna(value):
+                value = int(value)
             text = _fmt(value, digits)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             cells.append(f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>")
@@ -131,6 +205,7 @@ class Marts:
         self.scope = scope
         self.tables = set(built_marts(con))
         self._columns: dict[str, set[str]] = {}
+        self._lemmas: dict[str, str] | None = None
 
     def columns(self, table: str) -> set[str]:
         if table not in self._columns:
@@ -151,6 +226,23 @@ class Marts:
         sql = f'select {", ".join(exprs)} from {self.scope.relation(self.con, table)}' + (
             f" where {where}" if where else "")
         return self.con.execute(sql + " order by all").df()  # the same page from the same marts
+
+    def lemmas(self) -> dict[str, str]:
+        """wnid -> WordNet's lemma names, for wnids outside ILSVRC (the label_audit mart, where
+        `ingest labels audit` ran); empty without it."""
+        if self._lemmas is None:
+            self._lemmas = {}
+            if {"wnid", "lemmas"} <= self.columns("label_audit"):
+                self._lemmas = dict(self.con.execute('select wnid, min(lemmas) from main."label_audit" '
+                                                     "where lemmas is not null group by wnid").fetchall())
+        return self._lemmas
+
+    def name_classes(self, frame: pd.DataFrame, column: str = "wnid") -> pd.DataFrame:
+        """frame with `class`: each wnid's name, distinct across the frame ("crane (n02012849)"),
+        "(unlabelled)" for images under no class."""
+        names = class_names(frame[column].fillna(""), self.lemmas())
+        frame["class"] = frame[column].fillna("").astype(str).map(names)
+        return frame
 
 
 def _model(frame: pd.DataFrame, column: str = "annotator") -> pd.Series:
@@ -186,20 +278,23 @@ def _coverage(m: Marts) -> Section:
     df["model"] = _model(df)
     df = df.sort_values(["stage", "model"])
     df["run"] = df["stage"] + ": " + df["model"]
-    long = df.melt(id_vars=["run", "model", "stage"], value_vars=["n_images_ok", "n_images_error"],
+    _axis_labels(df, "run")
+    long = df.melt(id_vars=["run", "label", "model", "stage"], value_vars=["n_images_ok", "n_images_error"],
                    var_name="result", value_name="images")
     long["result"] = long["result"].map({"n_images_ok": "processed ok", "n_images_error": "error in every run"})
     chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("images:Q", title="images", stack=True),
-        y=alt.Y("run:N", title="stage: model", sort=None),
+        y=alt.Y("label:N", title="stage: model", sort=None),
         color=alt.Color("result:N", title="result",
                         scale=alt.Scale(domain=["processed ok", "error in every run"], range=["#4c78a8", "#e45756"])),
         tooltip=["model", "stage", "result", alt.Tooltip("images:Q", format=",")],
     ).properties(width=NARROW, title="Images processed per model and stage")
     errors = int(df["n_images_error"].sum())
-    reading = (f"{df['model'].nunique()} models over {df['stage'].nunique()} stages; up to "
-               f"{int(df['n_images_ok'].max()):,} images processed by one model; "
-               f"{errors:,} image results failed in every run" + (" and are not counted anywhere." if errors else "."))
+    reading = (f"{_plural(df['model'].nunique(), 'model')} over {_plural(df['stage'].nunique(), 'stage')}; up to "
+               f"{_plural(int(df['n_images_ok'].max()), 'image')} processed by one model; "
+               + (f"{_plural(errors, 'image result')} failed in every run and "
+                  f"{'is' if errors == 1 else 'are'} not counted anywhere." if errors else
+                  "no image failed in every run."))
     s.blocks.append(_chart("coverage", chart, reading))
     s.blocks.append(_table(df, {"dataset": "dataset", "stage": "stage", "model": "model",
                                 "n_images_ok": "images ok", "n_images_error": "errors (never ok)"}))
@@ -217,10 +312,10 @@ def _table4(m: Marts) -> Section:
     if df is None or df.empty:
         return s.no_data(["census_overview"])
     df["model"] = _model(df)
-    df = df.sort_values(["model", "split"])
+    df = _axis_labels(df.sort_values(["model", "split"]), "model")
     chart = alt.Chart(df).mark_bar().encode(
         x=alt.X("share_images_with_faces:Q", title="share of images with a kept face", axis=alt.Axis(format="%")),
-        y=alt.Y("model:N", title="face model"),
+        y=alt.Y("label:N", title="face model"),
         color=alt.Color("split:N", title="split"),
         yOffset="split:N",
         tooltip=["model", "split", alt.Tooltip("n_images:Q", format=","),
@@ -228,7 +323,8 @@ def _table4(m: Marts) -> Section:
                  alt.Tooltip("share_images_with_faces:Q", format=".1%")],
     ).properties(width=NARROW, title="Share of images with persons, per face model and split")
     lo, hi = df["share_images_with_faces"].min(), df["share_images_with_faces"].max()
-    reading = (f"Persons (kept faces) appear in {_pct(lo)} to {_pct(hi)} of the images across models and splits; "
+    share = _pct(lo) if _pct(lo) == _pct(hi) else f"{_pct(lo)} to {_pct(hi)}"
+    reading = (f"Persons (kept faces) appear in {share} of the images across models and splits; "
                f"the 2020 paper found {PAPER_PERSON_SHARE} in ImageNet.")
     s.blocks.append(_chart("table4", chart, reading))
     df["share"] = df["share_images_with_faces"].map(_pct)
@@ -248,31 +344,30 @@ def _demographics(m: Marts) -> Section:
                 f"males 15-29 the largest group with {PAPER_2019['pct_male_15_29']} %). "
                 "Marts: <code>demographics</code>, <code>demographics_age_gender</code>.")
     demo = m.frame("demographics", ["annotator", "n_faces", "pct_female", "pct_over_60"],
-                   ["pct_female_lo", "pct_female_hi", "pct_over_60_lo", "pct_over_60_hi"])
-    pyramid = m.frame("demographics_age_gender", ["annotator", "age_bucket", "gender", "n_faces", "pct_of_faces"])
+                   ["dataset", "pct_female_lo", "pct_female_hi", "pct_female_interval", "pct_over_60_lo",
+                    "pct_over_60_hi", "pct_over_60_interval"])
+    pyramid = m.frame("demographics_age_gender", ["annotator", "age_bucket", "gender", "n_faces", "pct_of_faces"],
+                      ["dataset"])
     if demo is None or demo.empty or not demo["n_faces"].gt(0).any():
         s.no_data(["demographics"])
     else:
         demo["model"] = demo["annotator"]
         if pyramid is not None and not pyramid.empty:
             young = pyramid[(pyramid["gender"] == "male") & (pyramid["age_bucket"] == "15-29")]
-            demo = demo.merge(young[["annotator", "pct_of_faces"]].rename(columns={"pct_of_faces": "pct_male_15_29"}),
-                              on="annotator", how="left")
+            demo = demo.merge(young[["annotator", "dataset", "pct_of_faces"]].rename(
+                columns={"pct_of_faces": "pct_male_15_29"}), on=["annotator", "dataset"], how="left")
         else:
             demo["pct_male_15_29"] = None
 
-        def with_interval(row, col):
-            value = "–" if pd.isna(row[col]) else f"{row[col]:.2f} %"
-            lo, hi = row.get(f"{col}_lo"), row.get(f"{col}_hi")
-            return value if lo is None or pd.isna(lo) or pd.isna(hi) else f"{value} [{lo:.2f}, {hi:.2f}]"
-
-        demo["female"] = demo.apply(lambda r: with_interval(r, "pct_female"), axis=1)
-        demo["over60"] = demo.apply(lambda r: with_interval(r, "pct_over_60"), axis=1)
+        demo["female"] = demo.apply(lambda r: _with_interval(r, "pct_female"), axis=1)
+        demo["over60"] = demo.apply(lambda r: _with_interval(r, "pct_over_60"), axis=1)
         has_ci = demo["pct_female_lo"].notna().any()
         s.blocks.append(_table(demo, {"model": "face model", "n_faces": "kept faces",
                                       "female": "% apparent female" + (" [95 % CI]" if has_ci else ""),
                                       "over60": "% apparent over 60" + (" [95 % CI]" if has_ci else ""),
                                       "pct_male_15_29": "% apparent male 15-29"}))
+        if has_ci:
+            s.blocks.append(f'<p class="note">{html.escape(INTERVAL_NOTE)}</p>')
     if pyramid is None or pyramid.empty:
         return s.no_data(["demographics_age_gender"])
     order = ["60+", "45-59", "30-44", "15-29", "0-14"]
@@ -298,6 +393,23 @@ def _demographics(m: Marts) -> Section:
     return s
 
 
+INTERVAL_NOTE = ("95 % intervals: percentile bootstrap resampling images (faces in one photo are not independent); "
+                 "marked Wilson where every image agrees (a share of 0 % or 100 %), so that the bootstrap has no "
+                 "spread: the Wilson score interval with the images as trials. No interval below two images.")
+
+
+def _with_interval(row: pd.Series, column: str) -> str:
+    """`12.50 % [8.10, 17.90]`, the method named where it is not the bootstrap; a zero-width
+    interval (marts built before the Wilson fallback) is not printed as if it were certain."""
+    value = "–" if pd.isna(row[column]) else f"{row[column]:.2f} %"
+    lo, hi, method = row.get(f"{column}_lo"), row.get(f"{column}_hi"), row.get(f"{column}_interval")
+    if lo is None or pd.isna(lo) or hi is None or pd.isna(hi):
+        return value
+    if (method is None or pd.isna(method)) and hi - lo <= 0:
+        return f"{value} [no interval: the bootstrap has no spread; rebuild the marts]"
+    return f"{value} [{lo:.2f}, {hi:.2f}]" + (" Wilson" if method == "wilson" else "")
+
+
 def _class_census(m: Marts) -> Section:
     import altair as alt
 
@@ -314,12 +426,11 @@ def _class_census(m: Marts) -> Section:
     split = _primary_split(df)
     df = df[df["split"] == split].copy()
     model = _primary_model(df)
-    one = df[df["model"] == model].copy()
-    one["class"] = one["wnid"].map(_label)
+    one = m.name_classes(df[df["model"] == model].copy())
     has_ci = one["eta_lo"].notna().any()
-    top = one.sort_values(["eta", "n_images"], ascending=[False, False]).head(TOP)
+    top = _axis_labels(one.sort_values(["eta", "n_images"], ascending=[False, False]).head(TOP).copy(), "class")
     base = alt.Chart(top).encode(
-        y=alt.Y("class:N", title="class", sort=alt.EncodingSortField("eta", order="descending")))
+        y=alt.Y("label:N", title="class", sort=alt.EncodingSortField("eta", order="descending")))
     points = base.mark_point(filled=True, size=60).encode(
         x=alt.X("eta:Q", title="eta (share of images with a kept face)" + (", 95 % Wilson interval" if has_ci else ""),
                 scale=alt.Scale(domain=[0, 1])),
@@ -328,9 +439,13 @@ def _class_census(m: Marts) -> Section:
     layer = base.mark_rule().encode(x="eta_lo:Q", x2="eta_hi:Q") + points if has_ci else points
     chart = layer.properties(width=NARROW, title=f"Classes with the most persons ({model}, {split})")
     first = top.iloc[0]
-    reading = (f"{first['class']} has the highest eta ({first['eta']:.2f}: {int(first['n_images']):,} images); the "
-               f"median class of {model} has {one['eta'].median():.2f}"
-               + (" (bars: 95 % Wilson intervals; wide ones mean few images)." if has_ci else "."))
+    if first["eta"] > 0:
+        images = f"; {_plural(int(first['n_images']), 'image')}" if (one["eta"] == first["eta"]).sum() == 1 else ""
+        reading = (f"Highest eta: {_leaders(one, 'eta')} ({first['eta']:.2f}{images}); the median class of {model} has "
+                   f"{one['eta'].median():.2f}" + (" (bars: 95 % Wilson intervals; wide ones mean few images)."
+                                                   if has_ci else "."))
+    else:
+        reading = f"No class of {model} has an image with a kept face in {split} (eta 0 for all {len(one):,})."
     s.blocks.append(_chart("eta_top", chart, reading))
 
     faces = df[df["gender_skewness"].notna()].copy()
@@ -338,7 +453,7 @@ def _class_census(m: Marts) -> Section:
         s.blocks.append(f'<p class="nodata">{NO_DATA}: no class has a defined gender skewness (it needs at least two '
                         "faces with different apparent gender scores).</p>")
         return s
-    faces["class"] = faces["wnid"].map(_label)
+    m.name_classes(faces)
     scatter = alt.Chart(faces).mark_circle(size=28, opacity=0.6).encode(
         x=alt.X("eta:Q", title="eta (share of images with a kept face)"),
         y=alt.Y("gender_skewness:Q", title="gender skewness (+: mostly apparent women)"),
@@ -348,9 +463,7 @@ def _class_census(m: Marts) -> Section:
     ).properties(width=WIDE, height=320, title=f"Class-wise eta and gender skewness ({split})")
     skew_model = model if (faces["model"] == model).any() else _primary_model(faces)
     pos = faces[faces["model"] == skew_model]
-    most = pos.sort_values("gender_skewness", ascending=False).iloc[0]
-    reading = (f"{int((pos['gender_skewness'] > 0).sum()):,} of {len(pos):,} classes lean toward apparent women "
-               f"(positive skewness) for {skew_model}; the most: {most['class']} ({most['gender_skewness']:.2f}).")
+    reading = f"{_skew_words(pos)} for {skew_model} (gender skewness needs two faces of different scores)."
     s.blocks.append(_chart("eta_skew", scatter, reading))
     faces["abs"] = faces["gender_skewness"].abs()
     faces["eta_ci"] = faces.apply(lambda r: f"{r['eta']:.3f}" + (f" [{r['eta_lo']:.3f}, {r['eta_hi']:.3f}]"
@@ -363,6 +476,21 @@ def _class_census(m: Marts) -> Section:
     return s
 
 
+def _skew_words(classes: pd.DataFrame) -> str:
+    """How many classes lean toward apparent women (positive skewness) and which most, in words
+    that hold for none, one or all of them."""
+    women = classes[classes["gender_skewness"] > 0]
+    men = classes[classes["gender_skewness"] < 0]
+    text = (f"{len(women):,} of {_plural(len(classes), 'class')} with a defined skewness "
+            f"{'leans' if len(women) == 1 else 'lean'} toward apparent women")
+    if len(women):
+        text += (f" (most: {_leaders(women, 'gender_skewness')}, {women['gender_skewness'].max():.2f})")
+    if len(men):
+        text += (f", {len(men):,} toward apparent men (most: {_leaders(men, 'gender_skewness', lowest=True)}, "
+                 f"{men['gender_skewness'].min():.2f})")
+    return text
+
+
 def _agreement(m: Marts) -> Section:
     import altair as alt
 
@@ -371,7 +499,8 @@ def _agreement(m: Marts) -> Section:
                 "r = 0.973 for eta, 0.723 for gender skewness and 0.567 for mean age (DEX vs InsightFace). "
                 "Marts: <code>annotator_agreement</code>, <code>class_census</code>.")
     pairs = m.frame("annotator_agreement", ["annotator_a", "annotator_b", "split", "n_classes", "pearson_eta",
-                                            "pearson_gender_skewness", "pearson_mean_age"], ["dataset"])
+                                            "pearson_gender_skewness", "pearson_mean_age"],
+                    ["dataset", "n_classes_gender_skewness", "n_classes_mean_age"])
     census = m.frame("class_census", ["annotator", "wnid", "split", "eta", "gender_skewness", "mean_age"], ["dataset"])
     if pairs is None or pairs.empty or census is None or census.empty:
         return s.no_data(["annotator_agreement"], "is missing or empty (it needs two face models)")
@@ -383,32 +512,54 @@ def _agreement(m: Marts) -> Section:
         same &= census["dataset"] == pair["dataset"]
     a = census[same & (census["annotator"] == pair["annotator_a"])]
     b = census[same & (census["annotator"] == pair["annotator_b"])]
-    both = a.merge(b, on="wnid", suffixes=("_a", "_b"))
-    both["class"] = both["wnid"].map(_label)
-    panels = []
-    for metric, title, r in (("eta", "eta", pair["pearson_eta"]),
-                             ("gender_skewness", "gender skewness", pair["pearson_gender_skewness"]),
-                             ("mean_age", "mean apparent age", pair["pearson_mean_age"])):
-        data = both[both[f"{metric}_a"].notna() & both[f"{metric}_b"].notna()][["class", f"{metric}_a", f"{metric}_b"]]
-        r_text = "r undefined" if pd.isna(r) else f"Pearson r = {r:.3f}"
+    both = m.name_classes(a.merge(b, on="wnid", suffixes=("_a", "_b")))
+    panels, bits = [], []
+    for metric, title in (("eta", "eta"), ("gender_skewness", "gender skewness"), ("mean_age", "mean apparent age")):
+        data = both[both[f"{metric}_a"].notna() & both[f"{metric}_b"].notna()][["class", "wnid", f"{metric}_a",
+                                                                                f"{metric}_b"]]
+        r, n = pair[f"pearson_{metric}"], _n_classes(pair, metric)
         panels.append(alt.Chart(data).mark_circle(size=30, opacity=0.6).encode(
             x=alt.X(f"{metric}_a:Q", title=f"{title}: {pair['annotator_a']}", scale=alt.Scale(zero=False)),
             y=alt.Y(f"{metric}_b:Q", title=f"{title}: {pair['annotator_b']}", scale=alt.Scale(zero=False)),
-            tooltip=["class", alt.Tooltip(f"{metric}_a:Q", format=".3f"), alt.Tooltip(f"{metric}_b:Q", format=".3f")],
-        ).properties(width=PANEL, height=PANEL, title=f"{title} ({r_text}, {len(data):,} classes)"))
+            tooltip=["class", "wnid", alt.Tooltip(f"{metric}_a:Q", format=".3f"),
+                     alt.Tooltip(f"{metric}_b:Q", format=".3f")],
+        ).properties(width=PANEL, height=PANEL, title=_panel_title(title, r, n)))
+        bits.append(f"{title} {_r_text(r, n, 2)}")
     chart = alt.hconcat(*panels).properties(title=f"Class-wise agreement of two face models ({split})")
-    bits = [f"{name} {value:.2f}" for name, value in (("eta", pair["pearson_eta"]),
-                                                        ("gender skewness", pair["pearson_gender_skewness"]),
-                                                        ("mean age", pair["pearson_mean_age"])) if pd.notna(value)]
-    reading = (f"{pair['annotator_a']} and {pair['annotator_b']} across {int(pair['n_classes']):,} classes: Pearson r "
-               + (", ".join(bits) if bits else "undefined (too few classes)")
-               + "; a low r means the census depends on the model chosen.")
+    reading = (f"{pair['annotator_a']} and {pair['annotator_b']}, Pearson r of the classes both processed: "
+               + "; ".join(bits) + ". A low r over many classes means the census depends on the model chosen"
+               + (f"; below {MIN_CLASSES_R} classes r says nothing either way." if any(
+                   _n_classes(pair, k) < MIN_CLASSES_R for k in ("eta", "gender_skewness", "mean_age")) else "."))
     s.blocks.append(_chart("agreement", chart, reading))
-    s.blocks.append(_table(pairs, {"annotator_a": "model A", "annotator_b": "model B", "split": "split",
-                                   "n_classes": "classes", "pearson_eta": "r (eta)",
-                                   "pearson_gender_skewness": "r (gender skewness)",
-                                   "pearson_mean_age": "r (mean age)"}, digits=3))
+    table = pairs.copy()
+    for metric in ("eta", "gender_skewness", "mean_age"):
+        table[f"r_{metric}"] = table.apply(lambda row, k=metric: _r_cell(row[f"pearson_{k}"], _n_classes(row, k)),
+                                           axis=1)
+    s.blocks.append(_table(table, {"annotator_a": "model A", "annotator_b": "model B", "split": "split",
+                                   "n_classes": "classes", "r_eta": "r (eta)",
+                                   "r_gender_skewness": "r (gender skewness)", "r_mean_age": "r (mean age)"}))
     return s
+
+
+def _n_classes(row: pd.Series, metric: str) -> int:
+    """The classes behind one Pearson r (older marts give only n_classes)."""
+    n = row.get(f"n_classes_{metric}")
+    return int(row["n_classes"] if n is None or pd.isna(n) else n)
+
+
+def _panel_title(title: str, r, n: int) -> list[str] | str:
+    """A panel's title: the metric, r and its n; a second line warns where n is too small."""
+    if pd.isna(r):
+        return f"{title} (r undefined, {_plural(n, 'class')})"
+    if n < MIN_CLASSES_R:
+        return [f"{title} (Pearson r = {r:.2f}, {_plural(n, 'class')}):", "too few classes to mean anything"]
+    return f"{title} (Pearson r = {r:.3f}, {_plural(n, 'class')})"
+
+
+def _r_cell(r, n: int) -> str:
+    if pd.isna(r):
+        return f"– (n = {n:,})"
+    return f"{r:.3f} (n = {n:,})" + (": too few" if n < MIN_CLASSES_R else "")
 
 
 def _nsfw(m: Marts) -> Section:
@@ -428,16 +579,15 @@ def _nsfw(m: Marts) -> Section:
         split = _primary_split(nsfw)
         nsfw = nsfw[nsfw["split"] == split].copy()
         model = _primary_model(nsfw)
-        one = nsfw[nsfw["model"] == model].copy()
-        one["class"] = one["wnid"].map(_label)
-        top = one.sort_values("mean_nsfw", ascending=False).head(TOP)
+        one = m.name_classes(nsfw[nsfw["model"] == model].copy())
+        top = _axis_labels(one.sort_values(["mean_nsfw", "wnid"], ascending=[False, True]).head(TOP).copy(), "class")
         chart = alt.Chart(top).mark_bar().encode(
             x=alt.X("mean_nsfw:Q", title="mean NSFW score of the class's images", scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("class:N", title="class", sort="-x"),
+            y=alt.Y("label:N", title="class", sort="-x"),
             tooltip=["class", "wnid", alt.Tooltip("mean_nsfw:Q", format=".3f"), alt.Tooltip("n_images:Q", format=",")],
         ).properties(width=NARROW, title=f"Classes with the highest mean NSFW score ({model}, {split})")
-        first = top.iloc[0]
-        reading = (f"{first['class']} scores highest ({first['mean_nsfw']:.2f}); the median class scores "
+        reading = (f"Highest mean NSFW score of {_plural(len(one), 'class')}: {_leaders(one, 'mean_nsfw')} "
+                   f"({one['mean_nsfw'].max():.2f}); the median class scores "
                    f"{one['mean_nsfw'].median():.2f}. The paper's top classes were bikini, maillot, brassiere.")
         s.blocks.append(_chart("nsfw_top", chart, reading))
 
@@ -448,14 +598,13 @@ def _nsfw(m: Marts) -> Section:
         return s.no_data(["nsfw_clusters"])
     clusters["pair"] = clusters["nsfw_annotator"] + " x " + clusters["face_annotator"].fillna("no face model")
     pair = clusters["pair"].value_counts().sort_index().idxmax()
-    one = clusters[clusters["pair"] == pair].copy()
-    one["class"] = one["wnid"].map(_label)
+    one = m.name_classes(clusters[clusters["pair"] == pair].copy())
     one["shortlist"] = one["is_review_shortlist"].map({True: "review shortlist", False: "other clusters"})
     short = one[one["is_review_shortlist"]].sort_values("mean_nsfw", ascending=False)
     placed = one[one["mean_gender"].notna()]
     faceless = int(short["mean_gender"].isna().sum())
-    reading = (f"{len(short):,} of {len(one):,} classes form the review shortlist (diamonds)"
-               + (f", led by {', '.join(short['class'].head(3))}" if len(short) else "")
+    reading = (f"{len(short):,} of {_plural(len(one), 'class')} form the review shortlist (diamonds)"
+               + (f", led by {_listing(list(short['class'].head(3)))}" if len(short) else "")
                + (f"; {faceless:,} of them have no kept face (no apparent gender: not drawn)" if faceless else "")
                + f"; {_shortlist_gender(short)}; the paper's shortlist was classes of mostly young apparent women.")
     if placed.empty:
@@ -477,15 +626,18 @@ def _nsfw(m: Marts) -> Section:
         s.blocks.append(_chart("nsfw_clusters", chart, reading))
     if len(short):
         s.blocks.append("<h3>Review shortlist</h3>" + _table(
-            short, {"class": "class", "wnid": "wnid", "mean_nsfw": "mean NSFW", "mean_gender": "mean apparent gender",
+            short, {"nsfw_annotator": "NSFW model", "face_annotator": "face model", "class": "class", "wnid": "wnid",
+                    "mean_nsfw": "mean NSFW", "mean_gender": "mean apparent gender",
                     "mean_age": "mean apparent age", "n_faces": "kept faces"}, limit=TOP))
     survey = m.frame("hand_survey_check", ["annotator", "wnid", "label", "n_hand_labelled", "paper_mean_nsfw_train",
-                                           "mean_nsfw_train"])
+                                           "mean_nsfw_train"], ["dataset"])
     if survey is not None and not survey.empty:
+        survey = m.name_classes(survey)
         s.blocks.append("<h3>The paper's hand survey (Table 6) beside this warehouse</h3>" + _table(
-            survey.sort_values(["annotator", "n_hand_labelled"], ascending=[True, False]),
-            {"annotator": "NSFW model", "label": "class", "n_hand_labelled": "images in the paper's list",
-             "paper_mean_nsfw_train": "paper mean NSFW (train)", "mean_nsfw_train": "this warehouse (train)"}))
+            survey.sort_values(["annotator", "dataset", "n_hand_labelled"], ascending=[True, True, False]),
+            {"annotator": "NSFW model", "class": "class", "wnid": "wnid",
+             "n_hand_labelled": "images in the paper's list", "paper_mean_nsfw_train": "paper mean NSFW (train)",
+             "mean_nsfw_train": "this warehouse (train)"}))
     return s
 
 
@@ -513,7 +665,7 @@ def _semantics(m: Marts) -> Section:
     if df is None or df.empty:
         return s.no_data(["class_semantics"])
     df["model"] = _model(df)
-    df["class"] = df["label"].str.split(",").str[0]
+    m.name_classes(df)
     panels, readings = [], []
     for stage, metric, title, scheme in (("faces", "eta", "eta (share of images with persons)", "blues"),
                                          ("faces", "gender_skewness", "gender skewness (+: apparent women)",
@@ -536,8 +688,12 @@ def _semantics(m: Marts) -> Section:
                             else alt.Scale(scheme=scheme)),
             tooltip=["class", "wnid", alt.Tooltip(f"{metric}:Q", format=".3f")])
         panels.append((grey + coloured).properties(width=340, height=PANEL, title=f"{title}: {model}"))
-        best = data.dropna(subset=[metric]).sort_values(metric, ascending=False).head(3)
-        readings.append(f"highest {title.split(' (')[0]}: {', '.join(best['class'])}")
+        best = data.dropna(subset=[metric]).sort_values([metric, "wnid"], ascending=[False, True]).head(3)
+        name = title.split(" (")[0]
+        if metric != "gender_skewness" and not (best[metric] > 0).any():
+            readings.append(f"{name}: 0 for every ILSVRC class of {model}")
+        else:
+            readings.append(f"highest {name}: {_listing(list(best['class']))}")
     if not panels:
         return s.no_data(["class_semantics"], "holds no measured class")
     chart = alt.concat(*panels, columns=2).resolve_scale(color="independent").properties(
@@ -562,8 +718,8 @@ def _cooccurrence(m: Marts) -> Section:
     else:
         dogs["model"] = _model(dogs)
         model = _primary_model(dogs, "n_faces")
-        one = dogs[dogs["model"] == model]
-        base = alt.Chart(one).encode(y=alt.Y("akc_group:N", title="AKC dog group",
+        one = _axis_labels(dogs[dogs["model"] == model].copy(), "akc_group")
+        base = alt.Chart(one).encode(y=alt.Y("label:N", title="AKC dog group",
                                              sort=alt.EncodingSortField("mean_class_mean_gender", order="ascending")))
         chart = (base.mark_rule(strokeWidth=2, color="#888").encode(
             x=alt.X("min_class_mean_gender:Q", title="class mean apparent gender (0 = female, 1 = male)",
@@ -576,11 +732,18 @@ def _cooccurrence(m: Marts) -> Section:
                          alt.Tooltip("pct_female:Q", format=".1f")])
         ).properties(width=NARROW,
                      title=f"Apparent gender beside dog groups ({model}; line: range, tick: median, dot: mean)")
-        ordered = one.sort_values("mean_class_mean_gender")
-        reading = (f"Most apparent women beside {ordered['akc_group'].iloc[0]} dogs (mean "
-                   f"{ordered['mean_class_mean_gender'].iloc[0]:.2f}), fewest beside {ordered['akc_group'].iloc[-1]} "
-                   f"({ordered['mean_class_mean_gender'].iloc[-1]:.2f}); the paper saw more apparent men beside "
-                   "Non-Sporting, Working and Herding dogs.")
+        ordered = one.dropna(subset=["mean_class_mean_gender"]).sort_values(["mean_class_mean_gender", "akc_group"])
+        paper = "the paper saw more apparent men beside Non-Sporting, Working and Herding dogs."
+        if len(ordered) > 1:
+            reading = (f"Most apparent women beside {_leaders(ordered, 'mean_class_mean_gender', 'akc_group', True)} "
+                       f"dogs (mean {ordered['mean_class_mean_gender'].iloc[0]:.2f}), fewest beside "
+                       f"{_leaders(ordered, 'mean_class_mean_gender', 'akc_group')} "
+                       f"({ordered['mean_class_mean_gender'].iloc[-1]:.2f}); {paper}")
+        elif len(ordered) == 1:
+            reading = (f"Only {ordered['akc_group'].iloc[0]} dogs have persons beside them (mean "
+                       f"{ordered['mean_class_mean_gender'].iloc[0]:.2f}): nothing to compare; {paper}")
+        else:
+            reading = f"No dog group has a person with an apparent gender beside it; {paper}"
         s.blocks.append(_chart("dogs", chart, reading))
     inst = m.frame("instrument_gender_skew", ["annotator", "wnid", "label", "stereotype", "n_faces", "gender_skewness",
                                               "mean_gender"], ["dataset"])
@@ -589,21 +752,22 @@ def _cooccurrence(m: Marts) -> Section:
     inst["model"] = _model(inst)
     inst = inst[inst["gender_skewness"].notna()]
     model = _primary_model(inst, "n_faces")
-    one = inst[inst["model"] == model].copy()
-    one["class"] = one["label"].fillna(one["wnid"]).str.split(",").str[0]
+    one = _axis_labels(m.name_classes(inst[inst["model"] == model].copy()), "class")
     chart = alt.Chart(one).mark_bar().encode(
         x=alt.X("gender_skewness:Q", title="gender skewness (+: mostly apparent women)"),
-        y=alt.Y("class:N", title="instrument class", sort="-x"),
+        y=alt.Y("label:N", title="instrument class", sort="-x"),
         color=alt.Color("stereotype:N", title="stereotype (cited by the paper)",
                         scale=alt.Scale(domain=["feminine", "masculine", "neutral"],
                                         range=["#e45756", "#4c78a8", "#bab0ac"])),
-        tooltip=["class", "stereotype", alt.Tooltip("gender_skewness:Q", format=".2f"),
+        tooltip=["class", "wnid", "stereotype", alt.Tooltip("gender_skewness:Q", format=".2f"),
                  alt.Tooltip("n_faces:Q", format=",")],
     ).properties(width=NARROW, title=f"Gender skewness of persons beside instruments ({model})")
-    ordered = one.sort_values("gender_skewness", ascending=False)
-    reading = (f"Most skewed toward apparent women: {', '.join(ordered['class'].head(3))}; toward men: "
-               f"{', '.join(ordered['class'].tail(3)[::-1])}. The paper found harp, cello, oboe, flute and violin "
-               "most pro-women.")
+    women = one[one["gender_skewness"] > 0].sort_values(["gender_skewness", "wnid"], ascending=[False, True])
+    men = one[one["gender_skewness"] < 0].sort_values(["gender_skewness", "wnid"])
+    reading = (f"Skewed toward apparent women: {_listing(list(women['class'].head(3))) if len(women) else 'none'}; "
+               f"toward men: {_listing(list(men['class'].head(3))) if len(men) else 'none'} "
+               f"(of {_plural(len(one), 'instrument class')} with a defined skewness). The paper found harp, cello, "
+               "oboe, flute and violin most pro-women.")
     s.blocks.append(_chart("instruments", chart, reading))
     return s
 
@@ -626,7 +790,7 @@ def _human_delta(m: Marts) -> Section:
     both = delta.dropna(subset=["human_delta"]).merge(acc, on=keys, suffixes=("_face", "_clf"))
     if both.empty:
         return s.no_data(["class_accuracy"], "has no val accuracy for the classes with a human delta")
-    both["class"] = both["wnid"].map(_label)
+    m.name_classes(both)
     both["group"] = both["is_top_k"].map({True: "top-k human delta", False: "other classes"})
     both["delta_plot"] = both["human_delta"].clip(lower=0.1)
     chart = alt.Chart(both).mark_circle(size=30, opacity=0.6).encode(
@@ -668,7 +832,7 @@ def _minors(m: Marts) -> Section:
         return s.no_data(["class_minors"])
     df["model"] = _model(df)
     df["is_paper_child_class"] = df["is_paper_child_class"].fillna(False).astype(bool)
-    totals = df.groupby(["model", "wnid"], as_index=False).agg(
+    totals = df.groupby(["model", "dataset", "wnid"], as_index=False, dropna=False).agg(
         n_faces=("n_faces", "sum"), n_minors=("n_minors", "sum"), n_infants=("n_infants", "sum"),
         is_paper_child_class=("is_paper_child_class", "max"))
     if not totals["n_minors"].gt(0).any():
@@ -676,14 +840,13 @@ def _minors(m: Marts) -> Section:
         return s
     with_minors = totals[totals["n_minors"] > 0]
     model = _primary_model(with_minors, "n_faces")
-    one = with_minors[with_minors["model"] == model].copy()
-    one["class"] = one["wnid"].map(_label)
+    one = m.name_classes(with_minors[with_minors["model"] == model].copy())
     one["listed"] = one["is_paper_child_class"].map({True: "in the paper's list", False: "not in the paper's list"})
     one["share_minors"] = one["n_minors"] / one["n_faces"]
-    top = one.sort_values(["n_minors", "wnid"], ascending=[False, True]).head(TOP)
+    top = _axis_labels(one.sort_values(["n_minors", "wnid"], ascending=[False, True]).head(TOP).copy(), "class")
     chart = alt.Chart(top).mark_bar().encode(
         x=alt.X("n_minors:Q", title="kept faces with apparent age under 18"),
-        y=alt.Y("class:N", title="class", sort="-x"),
+        y=alt.Y("label:N", title="class", sort="-x"),
         color=alt.Color("listed:N", title="B.4 infant classes",
                         scale=alt.Scale(domain=["in the paper's list", "not in the paper's list"],
                                         range=["#72b7b2", "#f58518"])),
@@ -691,11 +854,20 @@ def _minors(m: Marts) -> Section:
                  alt.Tooltip("n_faces:Q", format=","), alt.Tooltip("share_minors:Q", format=".1%")],
     ).properties(width=NARROW, title=f"Classes with the most apparent minors ({model}, all splits)")
     new = int((~one["is_paper_child_class"].astype(bool)).sum())
-    reading = (f"{len(one):,} classes have at least one apparent minor for {model}, {new:,} of them outside the "
-               f"paper's 30 infant classes; the most: {top['class'].iloc[0]} ({int(top['n_minors'].iloc[0]):,}).")
+    most = int(one["n_minors"].max())
+    tied = int((one["n_minors"] == most).sum())
+    if len(one) == 1:
+        where = "in" if one["is_paper_child_class"].iloc[0] else "outside"
+        count = f"1 class has at least one apparent minor for {model}, {where} the paper's 30 infant classes"
+    else:
+        count = (f"{len(one):,} classes have at least one apparent minor for {model}, {new:,} of them outside the "
+                 "paper's 30 infant classes")
+    reading = (f"{count}; the most apparent minors: {_leaders(one, 'n_minors')} "
+               f"({_plural(most, 'face')}{' each' if tied > 1 else ''}).")
     s.blocks.append(_chart("minors", chart, reading))
-    s.blocks.append(_table(top, {"class": "class", "wnid": "wnid", "n_faces": "kept faces", "n_minors": "apparent < 18",
-                                 "n_infants": "apparent < 5", "share_minors": "share < 18", "listed": "B.4 list"}))
+    s.blocks.append(_table(top, {"model": "face model", "class": "class", "wnid": "wnid", "n_faces": "kept faces",
+                                 "n_minors": "apparent < 18", "n_infants": "apparent < 5", "share_minors": "share < 18",
+                                 "listed": "B.4 list"}))
     return s
 
 
@@ -785,6 +957,14 @@ def _method() -> Section:
         "<li>NSFW scores are an image model's output; the shortlist is Affinity Propagation over every class in the "
         "(mean apparent gender, mean NSFW) plane, a class without a kept face placed at the gender axis' mean. "
         "Human delta and its Welch t-test follow Appendix B.6.</li>"
+        "<li>Intervals: 95 % Wilson score intervals for shares of images (eta, supercategories); the headline "
+        "shares of faces use a percentile bootstrap that resamples images, and Wilson's interval over the same "
+        "images where every image agrees and the bootstrap has no spread (marked Wilson). A Pearson r is printed "
+        f"with the classes behind it; below {MIN_CLASSES_R} classes it is marked as meaning nothing.</li>"
+        "<li>Classes are named by the first lemma of their ILSVRC label (WordNet's, from <code>label_audit</code>, "
+        "for other wnids; the label itself for a folder name), the wnid beside it in tables and tooltips; "
+        f"images under no class read {UNLABELLED}. Axis labels are shortened with an ellipsis only as far as "
+        "they stay distinct.</li>"
         "<li>Every figure describes one dataset; reference labels (<code>reference/&lt;name&gt;</code>) only measure "
         "the models' error and are never counted as a census model.</li>"
         "<li>The semantic map embeds each ILSVRC label with all-MiniLM-L6-v2 and projects with UMAP (fixed seed); "
@@ -815,7 +995,7 @@ section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:16px 
 .table{overflow-x:auto} table{border-collapse:collapse;font-size:13px;margin:6px 0}
 th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f3f3f3} .more{color:#666;font-size:12px}
+th{background:#f3f3f3} .more{color:#666;font-size:12px} .note{color:#555;font-size:13px}
 nav ol{columns:2;font-size:14px}
 """
 
@@ -908,6 +1088,23 @@ def _section(build, marts: Marts) -> Section:
     return section
 
 
+def warehouse_words(db: Path | None) -> str:
+    """Which warehouse file the page describes: its path (relative to the project or the
+    current folder where it lies inside one, else with ~ for the home folder), and "the
+    default warehouse" only where it is the default (no --db, no CENSUS_DB elsewhere)."""
+    path = Path(db) if db else database_path()
+    resolved = path.expanduser().resolve()
+    shown = str(path)
+    for base in (PROJECT_DIR, Path.cwd()):
+        if resolved.is_relative_to(base.resolve()):
+            shown = str(resolved.relative_to(base.resolve()))
+            break
+    else:
+        home = Path.home().resolve()
+        shown = "~/" + str(resolved.relative_to(home)) if resolved.is_relative_to(home) else str(resolved)
+    return f"the default warehouse ({shown})" if resolved == DEFAULT_DB.resolve() else shown
+
+
 def build_report(db: Path | None = None, dataset: str | None = None, annotator: str | None = None) -> str:
     """The report's HTML for one dataset (the one named, else the only one; several: a
     CensusError listing them). Built but empty marts give sections that say "no data"; a
@@ -928,7 +1125,7 @@ def build_report(db: Path | None = None, dataset: str | None = None, annotator: 
     toc = "".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections)
     n_charts = sum(isinstance(b, Chart) for s in sections for b in s.blocks)
     body = "\n".join(_render_section(s) for s in sections)
-    db_name = html.escape(Path(db).name if db else "the default warehouse")
+    db_name = html.escape(warehouse_words(db))
     of = f": {html.escape(scope.describe())}" if scope.describe() else ""
     stale_note = f'<p class="warning stale"><strong>Stale.</strong> {html.escape(stale)}</p>\n' if stale else ""
     return f"""<!DOCTYPE html>

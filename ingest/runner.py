@@ -88,6 +88,11 @@ class RunSummary:
         return self.stats.seen / self.seconds if self.seconds > 0 else 0.0
 
 
+#: said when --engine ray starts a Ray on this machine alone
+RAY_ON_ONE_MACHINE = ("--engine ray without --ray-address runs a Ray on this machine alone: Ray pays off on a "
+                      "cluster; on one machine the default engine is faster (BENCHMARKS.md).")
+
+
 def parse_shard(text: str | None) -> tuple[int, int] | None:
     """``k/n`` with 1 <= k <= n, returned 0-based as (k-1, n)."""
     if not text:
@@ -170,7 +175,10 @@ def run_dataset(
     device = resolve_device(options.device)
     if options.engine not in ("local", "ray", "torch"):
         raise CensusError(f"--engine {options.engine!r} is not one of local, ray, torch.")
-    if options.engine == "ray" and (options.ray_address or os.environ.get("RAY_ADDRESS")):
+    on_cluster = bool(options.ray_address or os.environ.get("RAY_ADDRESS"))
+    if options.engine == "ray" and not on_cluster and on_notice:
+        on_notice(RAY_ON_ONE_MACHINE)
+    if options.engine == "ray" and on_cluster:
         workers, lowered = max(0, options.workers or 0), None  # 0: one actor per CPU (GPU) of the cluster
     elif options.engine == "torch":
         workers, lowered = 0, None  # reader threads in this process, no worker processes
@@ -184,11 +192,7 @@ def run_dataset(
     )
     models = make()
     for model in models:
-        model.check()
-    if options.precision == "int8":  # quantise once here (cached) rather than in every worker at once
-        for model in make():
-            if model.precision == "int8":
-                model.load()
+        model.check()  # the weight files only: no model is loaded before the work list says there is work
     layout = resolve_layout(root, options.layout, options.manifest)
     set_inference_threads((os.cpu_count() or 1) - workers if workers > 0 else (os.cpu_count() or 1))
     run = Run(options, root, dataset, device, models, make, workers, Path(options.db or database_path()),
@@ -309,6 +313,10 @@ def _work(run: Run, worklist: WorkList, listed: int, sink: Sink) -> RunSummary:
 
 def _process(run: Run, sink: Sink, items, stats: Stats) -> dict[str, str]:
     """Stream the work items through the models into the sink; returns the run ids."""
+    if run.options.precision == "int8":  # quantise once here (cached) rather than in every worker at once
+        for model in run.make():
+            if model.precision == "int8":
+                model.load()
     models = run.models
     plan = EnginePlan(run.root, models, run.make, run.workers, _max_side(models), run.options.batch_size)
     engine_type = choose_engine(run.device, run.workers, run.options.engine, run.options.ray_address)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .classes import named
 from .freshness import stale_sentence
 from .scope import EVERYTHING, Scope, resolve
 from .warehouse import connect, table_counts
@@ -66,7 +67,7 @@ def _coverage(console: Console, con, scope: Scope = EVERYTHING) -> None:
 def _census(console: Console, con, scope: Scope = EVERYTHING) -> None:
     table = Table(title="class_census: classes with the most faces (apparent age/gender are "
                         "biased model estimates)")
-    for col in ("annotator", "dataset", "wnid", "split", "images", "eta", "faces", "mean age", "mean gender"):
+    for col in ("annotator", "dataset", "class", "split", "images", "eta", "faces", "mean age", "mean gender"):
         table.add_column(col)
     rows = con.execute(
         f"""
@@ -75,7 +76,7 @@ def _census(console: Console, con, scope: Scope = EVERYTHING) -> None:
         """
     ).fetchall()
     for annotator, dataset, wnid, split, n_images, eta, n_faces, age, gender in rows:
-        table.add_row(escape(annotator), escape(dataset), escape(wnid), escape(split), str(n_images), _fmt(eta),
+        table.add_row(escape(annotator), escape(dataset), escape(named(wnid)), escape(split), str(n_images), _fmt(eta),
                       str(n_faces), _fmt(age, 1), _fmt(gender))
     console.print(table)
     if _has_table(con, "main", "demographics"):

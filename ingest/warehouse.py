@@ -18,10 +18,17 @@ from .errors import CensusError, WarehouseBusy
 from .ids import new_run_id
 from .stages import STAGES, raw_tables
 
+#: schemas inside the warehouse: a file named after one of them cannot be opened unambiguously
+SCHEMA_NAMES = frozenset({"raw", "main", "staging", "intermediate", "reference", "meta", "system", "temp"})
+
 
 def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, turning DuckDB's lock error into a sentence a user can act on."""
     db = Path(path or database_path())
+    if db.stem.lower() in SCHEMA_NAMES:
+        # DuckDB names a file's catalog after its stem: a catalog "raw" makes raw.faces ambiguous
+        raise CensusError(f"The warehouse file {db} is named like one of its schemas ({db.stem}); "
+                          "give it another name, e.g. census.duckdb.")
     if read_only and not db.exists():
         raise CensusError(f"No warehouse at {db}: run `ingest init` or `ingest run` first.")
     db.parent.mkdir(parents=True, exist_ok=True)

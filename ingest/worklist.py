@@ -15,9 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .errors import CensusError
 from .ids import image_id
-from .layouts import ImageRef, check_labels
+from .layouts import ImageRef, check_labels, no_images
 
 CHUNK = 50_000
 
@@ -174,7 +173,7 @@ class WorkList:
     def validate(self, labels: str, layout: str, root: Path) -> int:
         count = self.con.execute("select count(*) from refs").fetchall()[0][0]
         if count == 0 and layout != "manifest":
-            raise CensusError(f"No images found under {root} (layout {layout}).")
+            raise no_images(root, layout)
         wnids = {r[0] for r in self.con.execute("select distinct wnid from refs").fetchall()}
         check_labels(wnids, labels, layout)
         return count

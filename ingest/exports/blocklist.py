@@ -76,15 +76,19 @@ def blocklist_rows(flags: pd.DataFrame) -> pd.DataFrame:
 
 
 def output_paths(out: Path) -> tuple[Path, Path]:
-    stem = out.with_suffix("") if out.suffix.lower() in (".csv", ".parquet") else out
-    return stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".parquet")
+    """The two files written into the folder ``out``."""
+    return out / "blocklist.csv", out / "blocklist.parquet"
 
 
 def export_blocklist(out: Path, *, dataset: str | None = None, db: Path | None = None) -> dict:
-    csv_path, parquet_path = output_paths(Path(out))
+    """Write out/blocklist.csv and out/blocklist.parquet (the folder is created)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CensusError(f"{out} is a file: name a folder for blocklist.csv and blocklist.parquet.")
+    csv_path, parquet_path = output_paths(out)
     for path in (csv_path, parquet_path):
         if path.is_dir():
-            raise CensusError(f"{path} is a folder; name a file for the blocklist.")
+            raise CensusError(f"{path} is a folder: move it away, or name another folder with --out.")
     rows = blocklist_rows(read_flags(db, dataset))
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({c: pa.array(rows[c].tolist(), type=pa.string()) for c in COLUMNS})

@@ -1,9 +1,9 @@
 """``ingest export croissant``: the audited dataset described in Croissant 1.0 JSON-LD, with the
 census in the Responsible-AI vocabulary (Croissant RAI 1.0): ``rai:dataBiases`` (apparent gender
-and age with their intervals, the classes with the highest NSFW scores), ``rai:personalSensitive
-Information`` (faces, apparent minors), ``rai:machineAnnotationTools`` (every model with its
-measured precision and recall), ``rai:annotationsPerItem`` and ``rai:dataAnnotationAnalysis``
-(reviewers' labels and agreement) and ``rai:dataLimitations``.
+and age with their intervals, the classes with the highest NSFW scores),
+``rai:personalSensitiveInformation`` (faces, apparent minors), ``rai:machineAnnotationTools``
+(every model with its measured precision and recall), ``rai:annotationsPerItem`` and
+``rai:dataAnnotationAnalysis`` (reviewers' labels and agreement) and ``rai:dataLimitations``.
 
 The RAI texts are computed from the marts only, scoped to one dataset (``ingest.scope``). A mart
 that is not built, or holds nothing for the dataset, makes its sentence say "not measured" and
@@ -18,6 +18,7 @@ validates it but is not needed to write it.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import json
 import mimetypes
@@ -117,15 +118,23 @@ class Census:
     dataset: str
     built: set[str] = field(default_factory=set)
 
-    def rows(self, mart: str, columns: str, where: str = "true", group: str = "", order: str = "1"
-             ) -> list[dict] | None:
+    def rows(self, mart: str, columns: str, where: str = "true", group: str = "", order: str = "1",
+             optional: tuple[str, ...] = ()) -> list[dict] | None:
         """The mart's rows of this dataset (all rows where it has no dataset column) as dicts;
-        None when the mart is not built."""
+        None when the mart is not built. Optional columns the mart lacks come back as None."""
         if mart not in self.built:
             return None
+        if optional:
+            have = dict(columns_of(self.con, mart))
+            columns += "".join(f", {c}" if c in have else f", null as {c}" for c in optional)
         relation = Scope(self.dataset).relation(self.con, mart)
         grouped = f" group by {group}" if group else ""
-        cursor = self.con.execute(f"select {columns} from {relation} where {where}{grouped} order by {order}")
+        try:
+            cursor = self.con.execute(f"select {columns} from {relation} where {where}{grouped} order by {order}")
+        except duckdb.BinderException as error:  # a mart built by an older version of the project
+            detail = str(error).splitlines()[0]
+            raise CensusError(f"The {mart} mart lacks a column this export reads ({detail}): rebuild the marts with "
+                              f"`{BUILD_COMMAND}`.") from error
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -140,10 +149,10 @@ def _pct(value) -> str:
     return "-" if value is None or value != value else f"{value:.1f} %"
 
 
-def _interval(lo, hi, scale: float = 1.0) -> str:
+def _interval(lo, hi, scale: float = 1.0, method: str = "") -> str:
     if lo is None or hi is None or lo != lo or hi != hi:
         return "no interval"
-    return f"95 % interval {lo * scale:.1f}-{hi * scale:.1f} %"
+    return f"95 % interval {lo * scale:.1f}-{hi * scale:.1f} %{method}"
 
 
 def _class(wnid: str | None, labels: dict[str, str]) -> str:
@@ -164,8 +173,17 @@ def _gender_skew(lo, hi) -> str:
     return "no skew beyond chance (the interval includes 50 %)"
 
 
+def _method(kind: str | None) -> str:
+    """How demographics computed an interval (its *_interval column; a bootstrap before it existed)."""
+    if kind == "wilson":
+        return ", Wilson score interval over images"
+    return ", bootstrap over images" if kind in (None, "bootstrap") else f", {kind}"
+
+
 def gender_age(census: Census) -> list[str]:
-    rows = census.rows("demographics", "*", order="annotator")
+    rows = census.rows("demographics", "annotator, n_faces, n_women, n_men, pct_female, pct_female_lo, pct_female_hi, "
+                       "pct_over_60, pct_over_60_lo, pct_over_60_hi, mean_age", order="annotator",
+                       optional=("pct_female_interval", "pct_over_60_interval"))
     if rows is None:
         return [f"Apparent gender and age: {not_built('demographics')}."]
     if not rows:
@@ -177,13 +195,13 @@ def gender_age(census: Census) -> list[str]:
             out.append(f"Apparent gender and age (face model {model}): not measured: the model kept no face in "
                        "this dataset.")
             continue
+        female = _interval(r["pct_female_lo"], r["pct_female_hi"], method=_method(r["pct_female_interval"]))
+        over_60 = _interval(r["pct_over_60_lo"], r["pct_over_60_hi"], method=_method(r["pct_over_60_interval"]))
         out.append(
             f"Apparent gender (face model {model}): {_pct(r['pct_female'])} of {_n(r['n_faces'], 'kept face')} "
-            f"are read as female ({_interval(r['pct_female_lo'], r['pct_female_hi'])}, bootstrap over images; "
-            f"{r['n_women']:,} read as women, {r['n_men']:,} as men): "
+            f"are read as female ({female}; {r['n_women']:,} read as women, {r['n_men']:,} as men): "
             f"{_gender_skew(r['pct_female_lo'], r['pct_female_hi'])}. Apparent age: {_pct(r['pct_over_60'])} read "
-            f"as over 60 ({_interval(r['pct_over_60_lo'], r['pct_over_60_hi'])}), mean apparent age "
-            f"{_num(r['mean_age'], 1)} years.")
+            f"as over 60 ({over_60}), mean apparent age {_num(r['mean_age'], 1)} years.")
     return out
 
 
@@ -231,14 +249,14 @@ def faces(census: Census) -> list[str]:
         out.append(f"Face share corrected for the models' measured error: {NO_REFERENCE}.")
     for r in corrected or []:
         out.append(f"Face share of model {r['annotator']} corrected for its error against {r['reference']}: "
-                   f"{_pct(_scaled(r['eta_corrected']))} of images show a face "
-                   f"({_interval(r['eta_corrected_lo'], r['eta_corrected_hi'], 100)}; observed "
-                   f"{_pct(_scaled(r['eta_observed']))}).")
+                   f"{_pct(_scaled(r.get('eta_corrected')))} of images show a face "
+                   f"({_interval(r.get('eta_corrected_lo'), r.get('eta_corrected_hi'), 100)}; observed "
+                   f"{_pct(_scaled(r.get('eta_observed')))}).")
     return out
 
 
 def _scaled(share):
-    return None if share is None else 100 * share
+    return None if share is None or share != share else 100 * share
 
 
 def minors(census: Census, labels: dict[str, str]) -> list[str]:
@@ -281,7 +299,7 @@ def _face_error(census: Census, model: str) -> str:
     parts = []
     for r in rows:
         measured_on = f"{r['n_images_evaluated']:,}" if r.get("n_images_evaluated") is not None else "-"
-        face_level = (f"precision {_num(r['precision'])} and recall {_num(r['recall'])} of faces matched at "
+        face_level = (f"precision {_num(r.get('precision'))} and recall {_num(r.get('recall'))} of faces matched at "
                       "IoU >= 0.5" if r.get("precision") is not None or r.get("recall") is not None
                       else "face-level precision and recall not measured (the reference has no face boxes)")
         parts.append(
@@ -294,14 +312,14 @@ def _face_error(census: Census, model: str) -> str:
 
 def _rate_interval(row: dict, name: str) -> str:
     lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
-    if lo is None or hi is None:
+    if lo is None or hi is None or lo != lo or hi != hi:
         return "no interval"
     return f"95 % Wilson interval {lo:.2f}-{hi:.2f}"
 
 
 def _classifier_error(census: Census, model: str) -> str:
     rows = census.rows("class_accuracy", "sum(n_images) as n, sum(top1 * n_images) as top1, "
-                       "sum(top5 * n_images) as top5", where=f"annotator = {literal(model)}")
+                       "sum(top5 * n_images) as top5", where=f"annotator = {literal(model)} and wnid is not null")
     if rows is None:
         return f"accuracy {not_built('class_accuracy')}"
     if not rows or not rows[0]["n"]:
@@ -325,7 +343,8 @@ def annotation_tools(census: Census) -> list[str]:
             measured = "precision and recall not measured: the census has no reference labels for this stage"
         out.append(f"{model} ({STAGE_WORDS.get(stage, stage)} model): {_n(r['n_images_ok'], 'image')} processed, "
                    f"{r['n_images_error']:,} never processed (errors); {measured}.")
-    return out
+    return out or [f"No model has processed dataset {census.dataset}: the warehouse holds only reference labels "
+                   "for it."]
 
 
 # --- rai:annotationsPerItem and rai:dataAnnotationAnalysis ------------------------------------
@@ -349,7 +368,8 @@ def annotations_per_item(census: Census) -> str:
 
 
 def annotation_analysis(census: Census) -> list[str]:
-    reviews = census.rows("review_agreement", "*", order="question")
+    reviews = census.rows("review_agreement", "question, n_items, n_reviewers, krippendorff_alpha, pct_agreement, "
+                          "n_reviewers_all, n_labels_all", order="question")
     if reviews is None:
         out = [f"Reviewer agreement: {not_built('review_agreement')}."]
     elif not reviews:
@@ -404,41 +424,43 @@ def limitations(census: Census) -> list[str]:
 
 # --- distribution and record sets -------------------------------------------------------------
 
-def _extension(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[-1] if "." in name.strip(".") else ""
+#: container formats mimetypes does not know (Croissant's own names)
+MIME = {"parquet": "application/x-parquet"}
 
 
 def _mime(extension: str, fallback: str) -> str:
+    if extension.lower() in MIME:
+        return MIME[extension.lower()]
     guessed = mimetypes.guess_type(f"x.{extension}", strict=False)[0] if extension else None
     return guessed or fallback
 
 
 def image_files(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[dict], list[dict], str]:
-    """FileSets of the dataset's image files, by extension, from the rel_paths the census listed:
-    plain files, and containers (webdataset shards, Parquet files) holding images; the record set
-    of the plain files; and a sentence on what the patterns leave out."""
+    """FileSets of the dataset's image files, by extension, from the rel_paths the census listed
+    (counted in DuckDB, never loaded): plain files, and containers (webdataset shards, Parquet
+    files) holding images; the record set of the plain files; and a sentence on what the
+    patterns leave out."""
     if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' and "
                        "table_name = 'images'").fetchone()[0]:
-        return [], [], "The file layout is not described: this warehouse has no raw.images table."
-    rows = con.execute("select rel_path from raw.images where dataset = ?", [dataset]).fetchall()
-    plain: dict[str, int] = {}
-    containers: dict[str, set[str]] = {}
-    for (rel_path,) in rows:
-        if "#" in rel_path:
-            container = rel_path.split("#", 1)[0]
-            containers.setdefault(_extension(container), set()).add(container)
-        else:
-            extension = _extension(rel_path)
-            plain[extension] = plain.get(extension, 0) + 1
+        return [], [], "The file layout is not described: this warehouse has no raw.images table"
+    # a container member is `<container>#<member>`; the extension is the file's (or container's)
+    rows = con.execute(r"""
+        with files as (
+            select strpos(rel_path, '#') > 0 as contained, split_part(rel_path, '#', 1) as file
+            from raw.images where dataset = ?)
+        select contained, regexp_extract(file, '[^/]\.([^./]+)$', 1) as extension, count(*), count(distinct file)
+        from files group by all order by all""", [dataset]).fetchall()
+    plain = {ext: n for contained, ext, n, _ in rows if not contained}
+    containers = [(ext, n, n_files) for contained, ext, n, n_files in rows if contained]
     sets, records, notes = [], [], []
     named = {e: n for e, n in plain.items() if e}
     if named:
         sets.append({"@type": "cr:FileSet", "@id": "image-files", "name": "image-files",
-                     "description": f"The {sum(named.values()):,} image files the census listed, by extension, "
-                                    "relative to the dataset root (place this file there to read them).",
+                     "description": f"The {_n(sum(named.values()), 'image file')} the census listed, by "
+                                    "extension, relative to the dataset root (copy this file and census/ there to "
+                                    "read them).",
                      "encodingFormat": sorted({_mime(e, "application/octet-stream") for e in named}),
-                     "includes": [f"**/*.{e}" for e in sorted(named)]})
+                     "includes": [f"**/*.{glob.escape(e)}" for e in sorted(named)]})
         source = {"fileSet": {"@id": "image-files"}}
         records.append({"@type": "cr:RecordSet", "@id": "images", "name": "images",
                         "description": "One record per image file: its path relative to the dataset root "
@@ -451,14 +473,13 @@ def image_files(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[dict
                              "source": {**source, "extract": {"fileProperty": "content"}}},
                         ]})
     if plain.get(""):
-        notes.append(f"{plain['']:,} image files without an extension are not matched by the patterns")
-    for extension, names in sorted(containers.items()):
-        sets.append({"@type": "cr:FileSet", "@id": f"image-containers-{extension or 'other'}",
-                     "name": f"image-containers-{extension or 'other'}",
-                     "description": f"{len(names):,} container files holding images (a rel_path "
+        notes.append(f"{_n(plain[''], 'image file')} without an extension not matched by the patterns")
+    for number, (extension, n, n_files) in enumerate(containers, start=1):
+        sets.append({"@type": "cr:FileSet", "@id": f"image-containers-{number}", "name": f"image-containers-{number}",
+                     "description": f"{_n(n_files, 'container file')} holding {_n(n, 'image')} (a rel_path "
                                     "`<container>#<member>` names one image inside them).",
                      "encodingFormat": _mime(extension, "application/octet-stream"),
-                     "includes": [f"**/*.{extension}" if extension else "**/*"]})
+                     "includes": [f"**/*.{glob.escape(extension)}" if extension else "**/*"]})
     return sets, records, "; ".join(notes)
 
 
@@ -485,10 +506,11 @@ def census_tables(census: Census, folder: Path) -> tuple[list[dict], list[dict]]
     docs = mart_docs()
     objects, records = [], []
     for mart in CENSUS_TABLES:
+        path = folder / f"{mart}.parquet"
         if mart not in census.built:
+            path.unlink(missing_ok=True)  # an earlier export's: the JSON-LD no longer names it
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{mart}.parquet"
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         target = str(tmp).replace("'", "''")
         relation = Scope(census.dataset).relation(census.con, mart)

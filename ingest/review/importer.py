@@ -46,7 +46,8 @@ def review_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems, *, dat
     answer = pd.Series([v.lower() if isinstance(v, str) else None for v in _text(frame, "answer")],
                        index=frame.index, dtype=object)
     known = question.isin(list(QUESTIONS))
-    problems.add(frame.index[~known], f"question is not one of {', '.join(QUESTIONS)}")
+    problems.add(frame.index[question.isna()], "question is empty")
+    problems.add(frame.index[~known & question.notna()], f"question is not one of {', '.join(QUESTIONS)}")
     problems.add(frame.index[answer.isna()], "answer is empty")
     for pos in frame.index[known & answer.notna()]:
         spec = QUESTIONS[question[pos]]
@@ -56,11 +57,7 @@ def review_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems, *, dat
     annotator = given_annotator.fillna(default_annotator) if default_annotator else given_annotator
     face_idx = numeric(frame, "face_idx", problems, required=False, low=0, integer=True)
     about_face = question.map(lambda q: QUESTIONS[q].about_face if q in QUESTIONS else False).astype(bool)
-    problems.add(frame.index[about_face & (annotator.isna() | face_idx.isna())],
-                 "a face question needs annotator and face_idx (the face box it is about)")
-    image_level = known & ~about_face
-    problems.add(frame.index[image_level & (given_annotator.notna() | face_idx.notna())],
-                 "an image question (nsfw_category) leaves annotator and face_idx empty")
+    _check_box_fields(frame, about_face, known & ~about_face, annotator, given_annotator, problems)
     annotator = annotator.where(about_face)
     face_idx = face_idx.where(about_face)
     stamp = _timestamps(frame, problems)
@@ -74,6 +71,25 @@ def review_rows(frame: pd.DataFrame, keys: pd.Series, problems: Problems, *, dat
     dup = rows[item].astype(str).duplicated(keep="first")
     problems.add(rows.index[dup], "duplicate answer of this reviewer to this item")
     return rows
+
+
+def _check_box_fields(frame: pd.DataFrame, about_face: pd.Series, image_level: pd.Series, annotator: pd.Series,
+                      given_annotator: pd.Series, problems: Problems) -> None:
+    """A face question names its box (annotator and face_idx), an image question none; each
+    sentence names exactly the field that is missing or extra. A face_idx given but not a whole
+    number is reported by ``numeric`` already, never as missing."""
+    face_text = _text(frame, "face_idx")
+    no_face_idx = face_text.isna() | face_text.str.lower().isin(["none", "null"])
+    no_annotator = annotator.isna()
+    box = "(the face box it is about)"
+    for missing, fields in ((no_annotator & no_face_idx, f"annotator and face_idx {box}"),
+                            (no_annotator & ~no_face_idx, "annotator (the face annotator of the box, or --annotator)"),
+                            (~no_annotator & no_face_idx, f"face_idx {box}")):
+        problems.add(frame.index[about_face & missing], f"a face question needs {fields}")
+    has_annotator, has_face_idx = given_annotator.notna(), ~no_face_idx
+    for extra, fields in ((has_annotator & has_face_idx, "annotator and face_idx"),
+                          (has_annotator & ~has_face_idx, "annotator"), (~has_annotator & has_face_idx, "face_idx")):
+        problems.add(frame.index[image_level & extra], f"an image question (nsfw_category) leaves {fields} empty")
 
 
 def _timestamps(frame: pd.DataFrame, problems: Problems) -> pd.Series:

@@ -27,6 +27,18 @@ class Question:
         return [{"answer": a, "key": k, "label": a.replace("_", " ")} for a, k in zip(self.answers, self.keys,
                                                                                      strict=True)]
 
+    def answer_for(self, given: str) -> str | None:
+        """The answer a reviewer means by a word (``not_nsfw``, ``not nsfw``) or by its key
+        (``0``, as the page and the README name them), case-insensitively; None if neither."""
+        text = given.strip().lower()
+        by_key = dict(zip(self.keys, self.answers, strict=True))
+        word = text.replace(" ", "_")
+        return word if word in self.answers else by_key.get(text)
+
+    def choices(self) -> str:
+        """The answers with their keys, for a sentence: "yes (y), no (n)"."""
+        return ", ".join(f"{a} ({k})" for a, k in zip(self.answers, self.keys, strict=True))
+
 
 QUESTIONS: dict[str, Question] = {
     q.name: q

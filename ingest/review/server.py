@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ..classes import named
 from ..errors import CensusError, WarehouseBusy
 from . import queues
 from .questions import MAX_NOTE, QUESTIONS, check_reviewer
@@ -168,7 +169,8 @@ def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> S
             payload["item"] = {
                 "key": item["item_key"], "question": question, "rel_path": item["rel_path"],
                 "thumb": f"/thumb/{quote(item['rel_path'])}?item={quote(item['item_key'], safe='')}",
-                "wnid": item["wnid"], "split": item["split"], "reason": item["reason"],
+                "wnid": item["wnid"], "class_name": named(item["wnid"]), "split": item["split"],
+                "reason": item["reason"],
                 "nsfw_score": item["nsfw_score"], "det_score": item["det_score"], "age": item["age"],
                 "annotator": item["annotator"], "face_idx": item["face_idx"], "n_labels": item["n_labels"],
             }
@@ -188,9 +190,10 @@ def create_app(site: ReviewSite, *, allowed_hosts: list[str] | None = None) -> S
         if item is None:
             return _json_error(404, "That item is not in this dataset's review queue.")
         spec = QUESTIONS[item["question"]]
-        answer = str(body.get("answer") or "").strip().lower()
-        if answer not in spec.answers:
-            return _json_error(400, f"{answer!r} is not an answer to {spec.name}: use {', '.join(spec.answers)}.")
+        given = str(body.get("answer") or "").strip()
+        answer = spec.answer_for(given)
+        if answer is None:
+            return _json_error(400, f"{given!r} is not an answer to {spec.name}: use {spec.choices()}.")
         note = str(body.get("note") or "").strip()
         if len(note) > MAX_NOTE:
             return _json_error(400, f"A note has at most {MAX_NOTE} characters.")

@@ -11,10 +11,18 @@ multinomial counts of the distinct pairs (a handful: faces per image are few) wi
 probabilities (images of the pair) / m: the exact multinomial bootstrap at O(m + B x pairs)
 cost instead of O(B x m). numpy's Generator (PCG64) is seeded by [var bootstrap_seed,
 the first 8 bytes of sha256(annotator), the first 8 bytes of sha256(dataset)], so each
-(annotator, dataset)'s intervals depend on the seed and its own faces only. Bounds: the 2.5th and 97.5th percentiles of the B replicate shares
-(numpy's default linear interpolation). NULL where fewer than two images contribute to den:
-one image's bootstrap has no spread and would claim certainty. A share of 0 % or 100 % has
-a zero-width interval for the same reason (every replicate equals it).
+(annotator, dataset)'s intervals depend on the seed and its own faces only. Bounds: the
+2.5th and 97.5th percentiles of the B replicate shares (numpy's default linear interpolation).
+NULL where fewer than two images contribute to den: one image's bootstrap has no spread and
+would claim certainty.
+
+Where every image agrees (a share of 0 % or 100 %, or every image the same share) every
+replicate equals the estimate and the percentile interval has no width: "0 of 46 faces,
+[0, 0]" would claim certainty. There the interval is the Wilson score interval (z =
+1.959964, macros/wilson_interval.sql) of the share with the contributing IMAGES as trials,
+the same unit the bootstrap resamples (its width is Wilson's over images where it has
+spread; faces as trials would be narrower than the clustering allows). pct_female_interval
+and pct_over_60_interval name the method: 'bootstrap' or 'wilson' (NULL with no interval).
 """
 
 import hashlib
@@ -32,9 +40,11 @@ SCHEMA = pa.schema(
         ("n_images_gender", pa.int64()),
         ("pct_female_lo", pa.float64()),
         ("pct_female_hi", pa.float64()),
+        ("pct_female_interval", pa.string()),
         ("n_images_age", pa.int64()),
         ("pct_over_60_lo", pa.float64()),
         ("pct_over_60_hi", pa.float64()),
+        ("pct_over_60_interval", pa.string()),
     ]
 )
 
@@ -59,6 +69,8 @@ order by annotator, dataset, n_gender, n_female, n_age, n_over_60
 """
 
 PERCENTILES = [2.5, 97.5]
+Z = 1.959964  # 95 %, as macros/wilson_interval.sql
+NO_SPREAD = 1e-9  # percentage points: replicates that differ by rounding only
 
 
 def _key(text: str) -> int:
@@ -83,6 +95,31 @@ def percentile_interval(pairs: pd.DataFrame, den: str, num: str, samples: int, r
     return m, float(lo), float(hi)
 
 
+def wilson_interval(share_pct: float, trials: int) -> tuple[float, float]:
+    """Wilson score bounds (percent) of a share given in percent over `trials` trials;
+    exactly 0 and 100 at the edges, as the macro."""
+    k, n = share_pct / 100.0 * trials, float(trials)
+    root = Z * np.sqrt(max(k * (n - k) / n, 0.0) + Z * Z / 4)
+    lo = 0.0 if k <= 0 else max(0.0, (k + Z * Z / 2 - root) / (n + Z * Z))
+    hi = 1.0 if k >= n else min(1.0, (k + Z * Z / 2 + root) / (n + Z * Z))
+    return float(100.0 * lo), float(100.0 * hi)
+
+
+def share_interval(pairs: pd.DataFrame, den: str, num: str, samples: int, rng: np.random.Generator):
+    """(n images contributing, lo, hi, method) of 100 * sum(num) / sum(den): the percentile
+    bootstrap over images, or Wilson's interval over the same images where the bootstrap has
+    no spread; (m, None, None, None) below two images."""
+    m, lo, hi = percentile_interval(pairs, den, num, samples, rng)
+    if lo is None:
+        return m, None, None, None
+    if hi - lo > NO_SPREAD:
+        return m, lo, hi, "bootstrap"
+    used = pairs[pairs[den] > 0]
+    share = 100.0 * float((used[num] * used["n_images"]).sum()) / float((used[den] * used["n_images"]).sum())
+    lo, hi = wilson_interval(share, m)
+    return m, lo, hi, "wilson"
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     samples = int(dbt.config.get("bootstrap_samples"))
@@ -96,8 +133,8 @@ def model(dbt, session):
     rows = []
     for (annotator, dataset), part in pairs.groupby(["annotator", "dataset"], sort=True):
         rng = annotator_rng(seed, annotator, dataset)
-        n_gender, female_lo, female_hi = percentile_interval(part, "n_gender", "n_female", samples, rng)
-        n_age, old_lo, old_hi = percentile_interval(part, "n_age", "n_over_60", samples, rng)
+        n_gender, female_lo, female_hi, female_by = share_interval(part, "n_gender", "n_female", samples, rng)
+        n_age, old_lo, old_hi, old_by = share_interval(part, "n_age", "n_over_60", samples, rng)
         rows.append(
             {
                 "annotator": annotator,
@@ -107,9 +144,11 @@ def model(dbt, session):
                 "n_images_gender": n_gender,
                 "pct_female_lo": female_lo,
                 "pct_female_hi": female_hi,
+                "pct_female_interval": female_by,
                 "n_images_age": n_age,
                 "pct_over_60_lo": old_lo,
                 "pct_over_60_hi": old_hi,
+                "pct_over_60_interval": old_by,
             }
         )
     result = pd.DataFrame(rows, columns=SCHEMA.names)

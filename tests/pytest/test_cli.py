@@ -104,3 +104,13 @@ def test_demo_builds_an_ilsvrc_dataset(tmp_path):
     assert all(r.wnid.startswith("n") for r in refs)
     assert runner.invoke(app, ["demo", str(target)]).exit_code == 0  # idempotent
     assert len(list_images(target)) == len(refs)
+
+
+def test_a_warehouse_named_like_a_schema_is_one_sentence(tmp_path):
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+
+    result = CliRunner().invoke(app, ["init", "--db", str(tmp_path / "raw.duckdb")])
+    assert result.exit_code == 2 and "named like one of its schemas" in result.output
+    assert not (tmp_path / "raw.duckdb").exists()

@@ -304,7 +304,7 @@ def test_card_summary_report_and_export_of_a_dataset_match_it_alone(pooled, user
 def test_commands_refuse_several_datasets_with_their_list(pooled, tmp_path):
     names = "imagenet, imagenet-copy, my_photos, nsfw_only, pets"
     for command in (["summary"], ["card"], ["report", "--out", str(tmp_path / "r")],
-                    ["export", "--out", str(tmp_path / "e")]):
+                    ["export", "marts", "--out", str(tmp_path / "e")]):
         result = runner.invoke(app, [*command, "--db", str(pooled)])
         assert result.exit_code == 2, (command, result.output)
         text = " ".join(result.output.split())
@@ -362,7 +362,7 @@ def test_stale_marts_are_named_in_one_sentence(user_only, tmp_path):
     assert "Stale." in build_report(db)
     result = runner.invoke(app, ["summary", "--db", str(db)])
     assert result.exit_code == 0 and "stale: The marts are older" in " ".join(result.output.split())
-    exported = runner.invoke(app, ["export", "--out", str(tmp_path / "e"), "--db", str(db)])
+    exported = runner.invoke(app, ["export", "marts", "--out", str(tmp_path / "e"), "--db", str(db)])
     assert exported.exit_code == 0 and "stale:" in exported.output
     assert "**Stale.**" in (tmp_path / "e" / "README.md").read_text()
 

@@ -247,3 +247,57 @@ def test_multinomial_over_kinds_is_the_image_bootstrap():
     naive = 100 * n_female[draws].sum(axis=1) / n_faces[draws].sum(axis=1)
     naive_lo, naive_hi = np.percentile(naive, [2.5, 97.5])
     assert abs(lo - naive_lo) < 0.4 and abs(hi - naive_hi) < 0.4, (lo, naive_lo, hi, naive_hi)
+
+
+# ---------------------------------------------------------------- no spread: Wilson over images
+
+
+def wilson_pct(share_pct: float, n: int) -> tuple[float, float]:
+    """Wilson's interval of a share given in percent, with the images as trials, in percent."""
+    lo, hi = wilson(share_pct / 100 * n, n)
+    return 100 * max(0.0, lo), 100 * min(1.0, hi)
+
+
+def test_a_bootstrap_without_spread_falls_back_to_wilson_over_images():
+    """A share every image agrees on (0 of 46 faces, all of them, or every image half) has a
+    bootstrap of zero width; the interval is then Wilson's with the images as trials, and the
+    method says so. A share that moves keeps its bootstrap interval."""
+    module = load_model()
+    cases = {  # (faces with a gender, apparent women) per image kind -> images of that kind
+        "none": [(1, 0, 20), (2, 0, 10), (6, 0, 1)],  # 46 faces in 31 images, no woman
+        "all": [(1, 1, 12), (3, 3, 2)],
+        "half": [(2, 1, 9)],
+    }
+    for name, kinds in cases.items():
+        pairs = pd.DataFrame(kinds, columns=["n_gender", "n_female", "n_images"])
+        m, lo, hi, method = module.share_interval(pairs, "n_gender", "n_female", B, np.random.default_rng(0))
+        share = 100 * (pairs.n_female * pairs.n_images).sum() / (pairs.n_gender * pairs.n_images).sum()
+        expected = wilson_pct(share, m)
+        assert method == "wilson", name
+        assert m == pairs.n_images.sum()
+        assert math.isclose(lo, expected[0], abs_tol=1e-9) and math.isclose(hi, expected[1], abs_tol=1e-9), name
+        assert lo <= share <= hi and hi - lo > 1, (name, lo, share, hi)
+    assert module.share_interval(pd.DataFrame([(1, 0, 30)], columns=["n_gender", "n_female", "n_images"]),
+                                 "n_gender", "n_female", B, np.random.default_rng(0))[1:3] == (0.0, pytest.approx(
+                                     100 * Z**2 / (30 + Z**2)))
+    moving = pd.DataFrame([(1, 0, 20), (1, 1, 10)], columns=["n_gender", "n_female", "n_images"])
+    m, lo, hi, method = module.share_interval(moving, "n_gender", "n_female", B, np.random.default_rng(0))
+    assert method == "bootstrap" and 0 < lo < 100 / 3 < hi < 100
+    single = pd.DataFrame([(2, 1, 1)], columns=["n_gender", "n_female", "n_images"])
+    assert module.share_interval(single, "n_gender", "n_female", B, np.random.default_rng(0)) == (1, None, None, None)
+
+
+def test_demographics_names_the_interval_it_gives(warehouse):
+    """The mart: WILSON's faces are all apparent men under 60 in 1,426 images: 0 % with
+    Wilson's interval over those images, not [0, 0]; the others keep their bootstrap."""
+    first = warehouse[1]
+    row = first.loc[WILSON]
+    n_images = sum(k for k, _ in WILSON_CASES)
+    for share in ("pct_female", "pct_over_60"):
+        assert row[share] == 0.0 and row[f"{share}_interval"] == "wilson"
+        assert row[f"{share}_lo"] == 0.0
+        assert math.isclose(row[f"{share}_hi"], 100 * Z**2 / (n_images + Z**2), rel_tol=1e-9)
+    for annotator in (ONE_PER_IMAGE, TWO_PER_IMAGE, MIXED):
+        assert (first.loc[annotator, ["pct_female_interval", "pct_over_60_interval"]] == "bootstrap").all()
+    for annotator in (SINGLE, EMPTY):
+        assert first.loc[annotator, ["pct_female_interval", "pct_over_60_interval"]].isna().all()

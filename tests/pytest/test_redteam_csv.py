@@ -68,8 +68,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_mart_export_escapes_text_cells_and_keeps_numbers(warehouse, tmp_path):
-    result = runner.invoke(app, ["export", "--out", str(tmp_path / "csv"), "--format", "csv", "--with-image-rows",
-                                 "--db", str(warehouse)])
+    result = runner.invoke(app, ["export", "marts", "--out", str(tmp_path / "csv"), "--format", "csv",
+                                 "--with-image-rows", "--db", str(warehouse)])
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "csv" / "class_semantics.csv")
     labels = [row["label"] for row in rows]
@@ -80,7 +80,7 @@ def test_mart_export_escapes_text_cells_and_keeps_numbers(warehouse, tmp_path):
     reviewers = [row["reviewers"] for row in read_csv(tmp_path / "csv" / "review_consensus.csv")]
     assert reviewers[0] == _quoted(PAYLOADS[0] + ", bob") and reviewers[6] == "tabby cat, bob"
 
-    result = runner.invoke(app, ["export", "--out", str(tmp_path / "pq"), "--with-image-rows", "--db",
+    result = runner.invoke(app, ["export", "marts", "--out", str(tmp_path / "pq"), "--with-image-rows", "--db",
                                  str(warehouse)])
     assert result.exit_code == 0, result.output
     raw = pd.read_parquet(tmp_path / "pq" / "class_semantics.parquet")
@@ -89,8 +89,8 @@ def test_mart_export_escapes_text_cells_and_keeps_numbers(warehouse, tmp_path):
 
 def test_blocklist_csv_escapes_file_and_dataset_names(warehouse, tmp_path):
     export_blocklist(tmp_path / "bl", db=warehouse)
-    rows = read_csv(tmp_path / "bl.csv")
-    raw = pd.read_parquet(tmp_path / "bl.parquet")
+    rows = read_csv(tmp_path / "bl" / "blocklist.csv")
+    raw = pd.read_parquet(tmp_path / "bl" / "blocklist.parquet")
     by_image = {row["image_id"]: row for row in rows}
     assert by_image["i1"]["dataset"] == "'=cmd|' /C calc'!A0"
     assert by_image["i1"]["rel_path"] == '\'=HYPERLINK("http://evil.example","x").jpg'

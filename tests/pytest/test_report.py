@@ -200,8 +200,8 @@ def test_export_every_mart_with_its_definitions(synth_db, marts_only_db, tmp_pat
 
     if per_image:  # review work lists name photos and reviewers: only on request
         assert "Not exported" in readme and all(f"`{m}`" in readme for m in per_image)
-    result = runner.invoke(app, ["export", "--out", str(tmp_path / "csv"), "--format", "csv", "--with-image-rows",
-                                 "--db", str(synth_db)])
+    result = runner.invoke(app, ["export", "marts", "--out", str(tmp_path / "csv"), "--format", "csv",
+                                 "--with-image-rows", "--db", str(synth_db)])
     assert result.exit_code == 0, result.output
     assert sorted(f.stem for f in (tmp_path / "csv").glob("*.csv")) == sorted(set(expected) | per_image)
     with (tmp_path / "csv" / "census_overview.csv").open(newline="") as handle:
@@ -216,7 +216,7 @@ def test_export_refuses_a_warehouse_without_marts(tmp_path):
     con.close()
     with pytest.raises(CensusError, match="dbt build"):
         export_marts(tmp_path / "out", "csv", db)
-    result = runner.invoke(app, ["export", "--out", str(tmp_path / "o"), "--format", "xlsx", "--db", str(db)])
+    result = runner.invoke(app, ["export", "marts", "--out", str(tmp_path / "o"), "--format", "xlsx", "--db", str(db)])
     assert result.exit_code == 2
 
 

@@ -31,12 +31,12 @@ def query(db, sql: str, params=()) -> list[tuple]:
 
 
 def test_blocklist_lists_confirmed_flags_with_their_evidence(review_world, tmp_path):
-    result = runner.invoke(app, ["export", "blocklist", "--out", str(tmp_path / "bl.csv"),
+    result = runner.invoke(app, ["export", "blocklist", "--out", str(tmp_path / "bl"),
                                  "--db", str(review_world.db)])
     assert result.exit_code == 0, result.output
     assert "2 rows for 1 images" in result.output
-    csv = pd.read_csv(tmp_path / "bl.csv")
-    parquet = pd.read_parquet(tmp_path / "bl.parquet")
+    csv = pd.read_csv(tmp_path / "bl" / "blocklist.csv")
+    parquet = pd.read_parquet(tmp_path / "bl" / "blocklist.parquet")
     pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
     assert list(csv.columns) == ["dataset", "rel_path", "image_id", "reason", "evidence"]
     assert sorted(csv.reason) == ["apparent_minor", "nsfw:beach_voyeur"]

@@ -57,7 +57,7 @@
     const facts = document.getElementById("facts");
     facts.replaceChildren();
     // only what bears on the question: the NSFW score for nsfw_category, the age for apparent_minor
-    const rows = [["image", item.rel_path], ["class", item.wnid + " (" + item.split + ")"], ["why", item.reason],
+    const rows = [["image", item.rel_path], ["class", (item.class_name || item.wnid) + ", " + item.split], ["why", item.reason],
       ["NSFW score", question === "nsfw_category" ? fmt(item.nsfw_score, 3) : null],
       ["face", item.annotator ? item.annotator + " #" + item.face_idx : null],
       ["det_score", fmt(item.det_score, 3)], ["apparent age", question === "apparent_minor" ? fmt(item.age, 1) : null],

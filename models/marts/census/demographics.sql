@@ -3,7 +3,8 @@
 -- of the paper). Two datasets are never pooled: a warehouse holding the demo and a user's
 -- photos gives each its own row. Every (annotator, dataset) with an ok face result has its row,
 -- with 0 faces if none was kept; reference annotators (ground truth) have none. The shares'
--- 95 % intervals are percentile bootstraps over images (int_demographics_bootstrap).
+-- 95 % intervals are percentile bootstraps over images, or Wilson's interval over the same
+-- images where the bootstrap has no spread (int_demographics_bootstrap; *_interval says which).
 with face_annotators as (
     select distinct
         annotator,
@@ -34,9 +35,11 @@ select
     shares.pct_female,
     bootstrap.pct_female_lo,
     bootstrap.pct_female_hi,
+    bootstrap.pct_female_interval,
     shares.pct_over_60,
     bootstrap.pct_over_60_lo,
     bootstrap.pct_over_60_hi,
+    bootstrap.pct_over_60_interval,
     shares.mean_age
 from face_annotators
 left join shares

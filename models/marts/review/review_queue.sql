@@ -2,9 +2,10 @@
 -- annotator, face_idx), ordered within each question and dataset by priority:
 -- nsfw_category: images of a class on the nsfw_clusters review shortlist, or with an NSFW
 --   score >= var review_nsfw_min_score (any NSFW model's latest ok result), highest score first;
--- is_face: face boxes with det_score within var review_face_band of var face_min_score, or
---   kept boxes that another face annotator which processed the image did not find (no kept
---   box of it with IoU >= var review_iou_match), closest to the threshold first;
+-- is_face: face boxes with det_score within var review_face_band of var face_min_score, boxes
+--   whose verifier overruled the threshold (kept below it, or dropped above it), or kept boxes
+--   that another face annotator which processed the image did not find (no kept box of it with
+--   IoU >= var review_iou_match), closest to the threshold first;
 -- apparent_minor: kept faces with apparent age below var minor_age in a flagged class (a class
 --   with an image in the nsfw_category queue), youngest first.
 -- Reference annotators (reference/...) are ground truth and never queued. Face questions need
@@ -71,6 +72,7 @@ face_boxes as (
         faces.face_idx,
         faces.det_score,
         faces.verified,
+        faces.verdict,
         faces.age,
         faces.x1,
         faces.y1,
@@ -148,7 +150,11 @@ face_items as (
                         '{{ var("face_min_score") }}'
                     )
             end,
-            case when unmatched.missed_by is not null then 'no matching box from ' || unmatched.missed_by end
+            case when unmatched.missed_by is not null then 'no matching box from ' || unmatched.missed_by end,
+            case
+                when {{ verifier_overruled('face_boxes.det_score', 'face_boxes.verified') }}
+                    then printf('the verifier says %s at det_score %.3f', face_boxes.verdict, face_boxes.det_score)
+            end
         ) as reason,
         abs(face_boxes.det_score - {{ var('face_min_score') }}) as closeness
     from face_boxes
@@ -160,6 +166,7 @@ face_items as (
     where
         abs(face_boxes.det_score - {{ var('face_min_score') }}) < {{ var('review_face_band') }}
         or unmatched.missed_by is not null
+        or {{ verifier_overruled('face_boxes.det_score', 'face_boxes.verified') }}
 ),
 
 minor_items as (
