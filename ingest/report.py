@@ -87,8 +87,9 @@ def _cut(text: str, width: int) -> str:
     """text in at most `width` characters: its head and tail around an ellipsis."""
     if len(text) <= width:
         return text
-    tail = (width - 1) // 3
-    return text[:width - 1 - tail].rstrip() + "…" + text[len(text) - tail:].lstrip() if tail else text[:width - 1] + "…"
+    tail = (width - 1) // 3  # names that share a long head ("album 1", "album 2") differ at the end
+    head = width - 1 - tail
+    return text[:head].rstrip() + "…" + (text[-tail:].lstrip() if tail else "")
 
 
 def _short_labels(values: Iterable, width: int = LABEL_CHARS) -> dict[str, str]:
@@ -527,9 +528,7 @@ def _agreement(m: Marts) -> Section:
         bits.append(f"{title} {_r_text(r, n, 2)}")
     chart = alt.hconcat(*panels).properties(title=f"Class-wise agreement of two face models ({split})")
     reading = (f"{pair['annotator_a']} and {pair['annotator_b']}, Pearson r of the classes both processed: "
-               + "; ".join(bits) + ". A low r over many classes means the census depends on the model chosen"
-               + (f"; below {MIN_CLASSES_R} classes r says nothing either way." if any(
-                   _n_classes(pair, k) < MIN_CLASSES_R for k in ("eta", "gender_skewness", "mean_age")) else "."))
+               + "; ".join(bits) + ". A low r over many classes means the census depends on the model chosen.")
     s.blocks.append(_chart("agreement", chart, reading))
     table = pairs.copy()
     for metric in ("eta", "gender_skewness", "mean_age"):
@@ -970,7 +969,7 @@ def _method() -> Section:
         "<li>The semantic map embeds each ILSVRC label with all-MiniLM-L6-v2 and projects with UMAP (fixed seed); "
         "the paper used GloVe word vectors.</li>"
         "<li>Every figure here is a query over the dbt marts; their column definitions are in the marts' .yml files "
-        "(<code>dbt docs generate --profiles-dir .</code>) and in the README of <code>ingest export</code>.</li>"
+        "(<code>dbt docs generate --profiles-dir .</code>) and in the README of <code>ingest export marts</code>.</li>"
         "</ul>"
         f'<p class="warning"><strong>Warning.</strong> {html.escape(CAVEAT)}</p>')
     return s
@@ -1094,7 +1093,6 @@ def warehouse_words(db: Path | None) -> str:
     default warehouse" only where it is the default (no --db, no CENSUS_DB elsewhere)."""
     path = Path(db) if db else database_path()
     resolved = path.expanduser().resolve()
-    shown = str(path)
     for base in (PROJECT_DIR, Path.cwd()):
         if resolved.is_relative_to(base.resolve()):
             shown = str(resolved.relative_to(base.resolve()))

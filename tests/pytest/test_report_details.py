@@ -222,7 +222,8 @@ def test_classes_are_named_with_their_wnid_kept(two_datasets):
     assert f"| {UNLABELLED} |" in card  # the minors' class, not an empty cell
     console = Console(record=True, width=250)
     print_summary(console, two_datasets, dataset=PHOTOS)
-    assert UNLABELLED in console.export_text() and "│ class " in console.export_text()
+    summary = console.export_text()
+    assert UNLABELLED in summary and re.search(r"┃ class +┃", summary)
     imagenet_card = build_card(two_datasets, dataset="imagenet")
     assert not re.search(r"\| n\d{8} ", imagenet_card)  # "name (wnid)", not "wnid name"
     assert re.search(r"\| [^|]+ \(n\d{8}\) \|", imagenet_card)
@@ -266,3 +267,17 @@ def test_pearson_r_text():
     assert _r_text(0.82, 1000) == "r = 0.820 (1,000 classes)"
     assert _r_text(float("nan"), 1) == "r undefined (from 1 class)"
     assert _r_text(pd.NA, 5).startswith("r undefined")
+
+
+def test_other_wnids_are_named_from_the_label_audit(tmp_path):
+    """An ImageNet-21k wnid outside ILSVRC reads as WordNet's first lemma where `ingest labels
+    audit` put it in the label_audit mart, else as itself."""
+    from ingest.report import Marts
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table main.label_audit as select * from (values ('imagenet21k', 'n09999999', "
+                "'sea_urchin, echinoid')) as t(label_set, wnid, lemmas)")
+    frame = pd.DataFrame({"wnid": ["n09999999", "n09999998", "n01440764", None]})
+    named_frame = Marts(con).name_classes(frame)
+    con.close()
+    assert list(named_frame["class"]) == ["sea urchin", "n09999998", "tench", UNLABELLED]
