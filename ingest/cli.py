@@ -166,7 +166,7 @@ def run(
         help="local: this machine's processes (on a GPU that torch sees, the torch engine for the models it "
         "runs); ray: Ray Data actors (a local Ray, or the cluster at --ray-address), rows as parts (--parts, "
         "default: parts/ beside the warehouse) landed at the end; Ray pays off on a cluster: on one machine "
-        "the default engine is faster (BENCHMARKS.md); torch: the default profile's networks in "
+        "the default engine is faster; torch: the default profile's networks in "
         "PyTorch on whole batches in this process (GPU JPEG decoding and fp16 on CUDA; also runs on a CPU).")
     ] = EngineKind.local,
     ray_address: Annotated[str | None, typer.Option(

@@ -90,7 +90,7 @@ class RunSummary:
 
 #: said when --engine ray starts a Ray on this machine alone
 RAY_ON_ONE_MACHINE = ("--engine ray without --ray-address runs a Ray on this machine alone: Ray pays off on a "
-                      "cluster; on one machine the default engine is faster (BENCHMARKS.md).")
+                      "cluster; on one machine the default engine is faster.")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

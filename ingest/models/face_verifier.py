@@ -15,7 +15,7 @@ ImageNet sample, BENCHMARKS.md section 1d):
 4. ``human``: a second, independent detector agrees: YuNet (libfacedetection), run on the
    square of three times the box around it scaled so the box is 64 px (every face seen at one
    size, and a few milliseconds instead of a whole image), has a face at IoU >= 0.3 with
-   confidence >= 0.7; or NudeNet, on the whole image, has a FACE_FEMALE/FACE_MALE box at
+   confidence >= 0.6; or NudeNet, on the whole image, has a FACE_FEMALE/FACE_MALE box at
    IoU >= 0.3 with score >= 0.3. A face at least ``sure_width`` (24) pixels wide that the
    detector scores under ``sure_score`` (0.9) needs NudeNet: at that size (48 px and more in
    the upscaled image) RetinaFace is sure of real faces, and the face-pattern detectors agree
@@ -51,7 +51,7 @@ class VerifierRule:
     min_iou: float = 0.3
     yunet_context: float = 3.0
     yunet_face_px: float = 64.0
-    min_yunet: float = 0.7
+    min_yunet: float = 0.6
     min_nudenet: float = 0.3
     sure_width: float = 24.0
     sure_score: float = 0.9

