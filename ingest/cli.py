@@ -65,7 +65,11 @@ DbOption = Annotated[
 
 
 def fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    """One sentence on the console and exit code 2; the message is printed as written (a file
+    name or SQL with brackets is never read as Rich markup)."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(2)
 
 
@@ -965,20 +969,6 @@ QueryOutOption = Annotated[Path | None, typer.Option("--out", help=(
     "`ingest analyses run NAME`."))]
 
 
-def _plain_guard(func):
-    """As _guard, for sentences that quote SQL or DuckDB: printed as written, never as Rich markup."""
-    import functools
-
-    from rich.markup import escape
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except CensusError as error:
-            fail(escape(str(error)))
-
-    return wrapper
 
 
 def _check_output(fmt: QueryFormat, output: Path | None, stem: str) -> None:
@@ -1020,7 +1010,7 @@ def _show_result(relation, fmt: QueryFormat, output: Path | None, stem: str) -> 
 
 
 @app.command("sql")
-@_plain_guard
+@_guard
 def sql_console(
     command: Annotated[str | None, typer.Option(
         "-c", "--command", help="Run this SQL and print its result, instead of opening the console.")] = None,
@@ -1054,7 +1044,7 @@ app.add_typer(analyses_app, name="analyses")
 
 
 @analyses_app.command("list")
-@_plain_guard
+@_guard
 def analyses_list() -> None:
     """List the analyses and what each reproduces."""
     from .analyses import available
@@ -1067,7 +1057,7 @@ def analyses_list() -> None:
 
 
 @analyses_app.command("run")
-@_plain_guard
+@_guard
 def analyses_run(
     name: Annotated[str, typer.Argument(help="An analysis, e.g. table4_humans_of_imagenet (`ingest analyses list`).")],
     fmt: QueryFormatOption = QueryFormat.table,
