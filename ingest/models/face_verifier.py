@@ -36,6 +36,7 @@ from PIL import Image
 from ..classes import imagenet_wnids
 from .face_nudenet import NudeNetFaces
 from .face_yunet import YuNet
+from .faces_retinaface import box_iou
 
 #: ILSVRC-2012 class indices below this are animals (WordNet animal.n.01)
 N_ANIMAL_CLASSES = 398
@@ -60,22 +61,10 @@ class VerifierRule:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one box with each of ``others`` (x1, y1, x2, y2; area (x2 - x1) * (y2 - y1))."""
-    if len(others) == 0:
-        return np.zeros(0)
-    width = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
-    inter = width * height
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def agreement(box: np.ndarray, found: tuple[np.ndarray, np.ndarray], min_iou: float) -> float:
     """The best score among ``found`` boxes overlapping ``box`` at IoU >= ``min_iou`` (0 if none)."""
     boxes, scores = found
-    overlap = iou(box, boxes)
+    overlap = box_iou(box, boxes)
     matching = scores[overlap >= min_iou]
     return float(matching.max()) if matching.size else 0.0
 

@@ -113,21 +113,26 @@ def decode(loc: np.ndarray, landmarks: np.ndarray, anchors: np.ndarray) -> tuple
     return boxes, points
 
 
+def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one box with each of ``others`` (x1, y1, x2, y2; area (x2 - x1) * (y2 - y1), no +1)."""
+    if len(others) == 0:
+        return np.zeros(0)
+    width = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    height = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    inter = width * height
+    areas = np.clip(others[:, 2] - others[:, 0], 0, None) * np.clip(others[:, 3] - others[:, 1], 0, None)
+    union = max(box[2] - box[0], 0) * max(box[3] - box[1], 0) + areas - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """Indices kept by greedy non-maximum suppression, best score first."""
-    x1, y1, x2, y2 = boxes.T
-    areas = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     order = np.argsort(-scores, kind="stable")
     keep = []
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(best)
-        width = np.clip(np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]), 0, None)
-        height = np.clip(np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]), 0, None)
-        inter = width * height
-        union = areas[best] + areas[rest] - inter
-        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        order = rest[iou <= threshold]
+        order = rest[box_iou(boxes[best], boxes[rest]) <= threshold]
     return np.asarray(keep, dtype=np.int64)
 
 

@@ -29,10 +29,9 @@ from .base import WeightFile
 from .classify_efficientnet import EfficientNetLite0
 from .face_nudenet import graph_path
 from .face_verifier import FaceVerifier, VerifierRule
-from .face_verifier import iou as iou_with
 from .face_yunet import library_path
 from .faces_dlib import DlibAgeGender, _fit
-from .faces_retinaface import RetinaFaceAgeGender, decode, nms
+from .faces_retinaface import RetinaFaceAgeGender, box_iou, decode, nms
 
 
 def upscaled(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -134,7 +133,7 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
         sure = [np.asarray(f["box"]) / item["to_original"] for f in faces if f["margin"] >= 0.9]
         open_scores = scores[weak]
         for box in sure:
-            open_scores = np.where(iou_with(box, boxes) >= 0.3, 0.0, open_scores)
+            open_scores = np.where(box_iou(box, boxes) >= 0.3, 0.0, open_scores)
         return float(open_scores.max())
 
     def _merge(self, fine: list[dict[str, Any]], first: list[dict[str, Any]], base_to_original: float):

@@ -2,9 +2,9 @@
 non-reference face annotator against every reference annotator (``reference/<name>``) on the
 images both have ``ok`` (the winning, latest ok run of each, as in every mart).
 
-Per image, the predicted faces (those the census keeps: verified, or det_score >= var face_min_score) and the reference faces are
-matched one-to-one, maximising the total IoU over the pairs with IoU >= 0.5 (Hungarian
-assignment, scipy.optimize.linear_sum_assignment). IoU is on the boxes as stored,
+Per image, the predicted faces (those the census keeps: verified, or det_score >= var
+face_min_score) and the reference faces are matched one-to-one, maximising the total IoU over
+the pairs with IoU >= 0.5 (Hungarian assignment, scipy.optimize.linear_sum_assignment). IoU is on the boxes as stored,
 area = (x2 - x1) * (y2 - y1), no +1 pixel convention. Then per group of the reference faces
 (all, gender, age_bucket, gender_age, attr:<attribute>): recall, gender accuracy and age MAE;
 precision for the group ``all`` only. The 2019 paper's Tables 1-4.
