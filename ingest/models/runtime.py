@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
+from pathlib import Path
 
 from ..choices import Device, values
 from ..errors import CensusError
@@ -18,8 +20,18 @@ def onnx_providers_available() -> tuple[str, ...]:
     return tuple(ort.get_available_providers())
 
 
+def nvidia_driver_absent() -> bool:
+    """On Linux, no NVIDIA kernel driver is loaded (neither /proc/driver/nvidia nor /dev/nvidia*):
+    no CUDA runtime can see a GPU, and torch (1.8 s to import) need not be asked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return not Path("/proc/driver/nvidia").exists() and not any(Path("/dev").glob("nvidia[0-9]*"))
+
+
 @cache
 def torch_cuda_available() -> bool:
+    if nvidia_driver_absent():
+        return False
     try:
         import torch
     except ImportError:

