@@ -40,6 +40,11 @@ class LabelCheck(StrEnum):
     any = "any"
 
 
+class ClassSet(StrEnum):
+    imagenet_1k = "1k"  # ILSVRC-2012: 1,000 classes, 1.33M images at scale 1
+    imagenet_21k = "21k"  # ImageNet-21k (Google's release): 21,843 classes, 14.2M images at scale 1
+
+
 def values(choices: type[StrEnum]) -> tuple[str, ...]:
     """An enum's values as plain strings, in order."""
     return tuple(member.value for member in choices)

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .choices import Device, EngineKind, LabelCheck, Layout
+from .choices import ClassSet, Device, EngineKind, LabelCheck, Layout
 from .config import database_path
 from .errors import CensusError
 from .profiles import PROFILES
@@ -533,16 +533,21 @@ def bench(
 @app.command()
 @_guard
 def synth(
-    scale: Annotated[float, typer.Option(min=0.0001, help="1.0 = ImageNet size (1.33M images).")] = 1.0,
+    scale: Annotated[float, typer.Option(
+        min=0.0001, help="1.0 = the full size of --classes (1k: 1.33M images; 21k: 14.2M).")] = 1.0,
+    classes: Annotated[ClassSet, typer.Option(
+        help="The shape: ImageNet-1k (1,000 classes) or ImageNet-21k (21,843 classes).")] = ClassSet.imagenet_1k,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace a warehouse's raw rows if it holds some.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Write a synthetic ImageNet-size raw warehouse (two face annotators, NSFW, two
-    classifiers) for benchmarking `dbt build`. Refuses a warehouse that holds rows unless --force."""
+    """Write a synthetic ImageNet-shaped raw warehouse (two face annotators, NSFW, two
+    classifiers) for benchmarking `dbt build`, in blocks of 2M images inside DuckDB (bounded
+    memory at any scale). Refuses a warehouse that holds rows unless --force."""
     from .synthetic import generate_warehouse
 
-    counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed, force=force)
+    counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed, force=force,
+                                classes=classes.value)
     out.print("Synthetic warehouse: " + ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
 
 
