@@ -460,6 +460,26 @@ def test_nsfw_cluster_features_are_standardised():
     assert len(set(labels)) >= 2
 
 
+def test_nsfw_clusters_above_the_class_cap_fit_a_sample_and_place_every_class():
+    """Beyond max_classes (ImageNet-21k's 21,843 would cost hours), the clustering is fitted on
+    a seeded sample and every class gets its nearest exemplar's cluster; at or under the cap
+    nothing changes."""
+    clusters = load_python_model("nsfw/nsfw_clusters.py")
+    rng = np.random.default_rng(5)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    features = np.vstack([c + rng.normal(0, 0.5, (200, 2)) for c in centres])
+    full = clusters.cluster_labels(features, NSFW_DAMPING, NSFW_SEED)
+    assert (clusters.cluster_labels(features, NSFW_DAMPING, NSFW_SEED, max_classes=600) == full).all()
+    capped = clusters.cluster_labels(features, NSFW_DAMPING, NSFW_SEED, max_classes=90)
+    assert len(capped) == 600 and (capped >= 0).all()
+    again = clusters.cluster_labels(features, NSFW_DAMPING, NSFW_SEED, max_classes=90)
+    assert (capped == again).all()  # seeded
+    for group in range(3):  # each blob's classes share clusters with no other blob
+        mine = set(capped[group * 200:(group + 1) * 200])
+        others = set(np.delete(capped, np.s_[group * 200:(group + 1) * 200]))
+        assert not mine & others
+
+
 def test_hand_survey_check(raw, warehouse):
     survey = read_seed("hand_survey_2020")
     survey["mean_nsfw_train"] = survey.mean_nsfw_train.astype(float)

@@ -54,20 +54,30 @@ def standardise(features: np.ndarray) -> np.ndarray:
     return centred / scale
 
 
-def cluster_labels(features: np.ndarray, damping: float, seed: int) -> np.ndarray:
-    """Affinity Propagation labels (-1 everywhere when it does not converge)."""
+def cluster_labels(features: np.ndarray, damping: float, seed: int, max_classes: int | None = None) -> np.ndarray:
+    """Affinity Propagation labels (-1 everywhere when it does not converge). Its time and
+    memory grow with the square of the classes (21,843 classes of ImageNet-21k: three 3.8 GB
+    matrices and hours); above ``max_classes`` it runs on a seeded sample of that many
+    classes and every class joins its nearest exemplar (``AffinityPropagation.predict``)."""
     if len(features) == 0:
         return np.zeros(0, dtype=np.int64)
     algo = AffinityPropagation(damping=damping, random_state=seed, max_iter=1000)
-    return algo.fit(features).labels_.astype(np.int64)
+    if max_classes is None or len(features) <= max_classes:
+        return algo.fit(features).labels_.astype(np.int64)
+    sample = np.sort(np.random.default_rng(seed).choice(len(features), size=max_classes, replace=False))
+    algo.fit(features[sample])
+    if len(algo.cluster_centers_) == 0:
+        return np.full(len(features), -1, dtype=np.int64)
+    return algo.predict(features).astype(np.int64)
 
 
-def cluster_classes(classes: pd.DataFrame, feature_columns: list[str], damping: float, seed: int) -> pd.DataFrame:
+def cluster_classes(classes: pd.DataFrame, feature_columns: list[str], damping: float, seed: int,
+                    max_classes: int | None = None) -> pd.DataFrame:
     """The classes (sorted by wnid) with cluster_id, cluster_mean_nsfw, is_review_shortlist and
     n_clusters: the shortlist is the converged cluster with the highest mean of mean_nsfw."""
     classes = classes.sort_values("wnid", kind="stable").reset_index(drop=True)
     features = standardise(classes[feature_columns].to_numpy(dtype=np.float64))
-    labels = cluster_labels(features, damping, seed)
+    labels = cluster_labels(features, damping, seed, max_classes)
     classes["cluster_id"] = labels
     converged = labels >= 0
     cluster_means = classes[converged].groupby("cluster_id")["mean_nsfw"].mean()
@@ -83,6 +93,7 @@ def model(dbt, session):
     damping = float(dbt.config.get("damping"))
     seed = int(dbt.config.get("seed"))
     min_faces = int(dbt.config.get("min_faces"))
+    max_classes = int(dbt.config.get("max_classes"))
     use_age = str(dbt.config.get("use_age")).strip().lower() in ("true", "1", "yes")
     feature_columns = ["mean_nsfw", "gender_feature"] + (["age_feature"] if use_age else [])
 
@@ -109,7 +120,7 @@ def model(dbt, session):
             enough = classes["n_faces"] >= min_faces
             classes["gender_feature"] = classes["mean_gender"].where(enough)
             classes["age_feature"] = classes["mean_age"].where(enough)
-            classes = cluster_classes(classes, feature_columns, damping, seed)
+            classes = cluster_classes(classes, feature_columns, damping, seed, max_classes)
             classes["nsfw_annotator"] = nsfw_annotator
             classes["face_annotator"] = face_annotator
             classes["dataset"] = dataset
