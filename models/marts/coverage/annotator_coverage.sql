@@ -5,7 +5,19 @@
 -- (`ingest run --retry-errors`, a resumed run) counts once, as ok.
 -- Result rows are counted per group straight from the winning (run, image) pairs: no
 -- per-image aggregate of the result tables and no join back to the images.
-with attempts as (
+-- ok: the images with a winning result; error: images with an error row and no result (few:
+-- the error rows alone are read, never every image run)
+with images_ok as (
+    select
+        annotator,
+        stage,
+        dataset,
+        count(*) as n_images_ok
+    from {{ ref('int_image_results') }}
+    group by annotator, stage, dataset
+),
+
+failed as (
     select distinct
         runs.annotator,
         runs.stage,
@@ -13,24 +25,39 @@ with attempts as (
     from {{ ref('stg_image_runs') }} as image_runs
     inner join {{ ref('stg_runs') }} as runs
         on image_runs.run_id = runs.run_id
+    where image_runs.status = 'error'
+),
+
+images_error as (
+    select
+        failed.annotator,
+        failed.stage,
+        images.dataset,
+        count(*) as n_images_error
+    from failed
+    inner join {{ ref('stg_images') }} as images
+        on failed.image_id = images.image_id
+    anti join {{ ref('int_image_results') }} as results
+        on
+            failed.annotator = results.annotator
+            and failed.stage = results.stage
+            and failed.image_id = results.image_id
+    group by failed.annotator, failed.stage, images.dataset
 ),
 
 images_by_outcome as (
     select
-        attempts.annotator,
-        attempts.stage,
-        images.dataset,
-        count(results.image_id) as n_images_ok,
-        count(*) filter (where results.image_id is null) as n_images_error
-    from attempts
-    inner join {{ ref('stg_images') }} as images
-        on attempts.image_id = images.image_id
-    left join {{ ref('int_image_results') }} as results
+        coalesce(images_ok.annotator, images_error.annotator) as annotator,
+        coalesce(images_ok.stage, images_error.stage) as stage,
+        coalesce(images_ok.dataset, images_error.dataset) as dataset,
+        coalesce(images_ok.n_images_ok, 0) as n_images_ok,
+        coalesce(images_error.n_images_error, 0) as n_images_error
+    from images_ok
+    full outer join images_error
         on
-            attempts.annotator = results.annotator
-            and attempts.stage = results.stage
-            and attempts.image_id = results.image_id
-    group by attempts.annotator, attempts.stage, images.dataset
+            images_ok.annotator = images_error.annotator
+            and images_ok.stage = images_error.stage
+            and images_ok.dataset = images_error.dataset
 ),
 
 -- result rows of the winning runs only (what the marts read); one branch per stage
