@@ -21,18 +21,21 @@ images as (
     from {{ ref('stg_images') }}
 ),
 
+-- the winning NSFW results that have a score row (int_image_outcomes carries the score)
 nsfw_scores as (
     select
-        results.dataset,
-        results.image_id,
-        any_value(results.split) as split,
-        any_value(results.wnid) as wnid,
-        max(nsfw.nsfw_score) as nsfw_score
-    from results
-    inner join {{ ref('stg_nsfw') }} as nsfw
-        on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
-    where results.stage = 'nsfw' and not {{ is_reference('results.annotator') }}
-    group by results.dataset, results.image_id
+        dataset,
+        image_id,
+        any_value(split) as split,
+        any_value(wnid) as wnid,
+        max(nsfw_score) as nsfw_score
+    from {{ ref('int_image_outcomes') }}
+    where
+        stage = 'nsfw'
+        and run_id is not null
+        and n_result_rows > 0
+        and not {{ is_reference('annotator') }}
+    group by dataset, image_id
 ),
 
 shortlist as (

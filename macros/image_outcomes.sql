@@ -1,0 +1,113 @@
+{#- The run ledger of the incremental int_image_outcomes (ARCHITECTURE.md, "Incremental
+    builds"): what every run looked like when the model last built, so that the next build
+    re-does only the images a new run touched.
+
+    image_outcome_runs(): one row per run of raw.runs with the fingerprint of its image rows
+      (count and an order-free hash of image_id and status). The model's post-hook stores it
+      as <model>_runs beside the model, in the model's transaction.
+    image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh).
+    image_outcome_rebuilt_groups(ledger): the (annotator, stage) groups whose every image is
+      recomputed: groups of a run the ledger knows whose fingerprint, start time, annotator or
+      stage changed (a resumed run, landed parts) or which is gone from raw.runs. A run the
+      ledger does not know is new: only its images are recomputed. -#}
+{% macro image_outcome_runs() %}
+    select
+        runs.run_id,
+        runs.annotator,
+        runs.stage,
+        runs.started_at,
+        coalesce(run_rows.n_image_runs, 0) as n_image_runs,
+        coalesce(run_rows.rows_hash, 0) as rows_hash
+    from {{ ref('stg_runs') }} as runs
+    left join (
+        select
+            run_id,
+            count(*) as n_image_runs,
+            bit_xor(hash(image_id, status)) as rows_hash
+        from {{ ref('stg_image_runs') }}
+        group by run_id
+    ) as run_rows
+        on runs.run_id = run_rows.run_id
+{% endmacro %}
+
+{% macro image_outcome_ledger() %}
+    {%- if execute and this is not none and is_incremental() -%}
+        {{ return(adapter.get_relation(database=this.database, schema=this.schema,
+                                       identifier=this.identifier ~ '_runs')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{% endmacro %}
+
+{% macro image_outcome_rebuilt_groups(ledger) %}
+    select
+        coalesce(now_runs.annotator, ledger.annotator) as annotator,
+        coalesce(now_runs.stage, ledger.stage) as stage
+    from ({{ image_outcome_runs() }}) as now_runs
+    right join {{ ledger }} as ledger
+        on now_runs.run_id = ledger.run_id
+    where
+        now_runs.run_id is null
+        or now_runs.annotator is distinct from ledger.annotator
+        or now_runs.stage is distinct from ledger.stage
+        or now_runs.started_at is distinct from ledger.started_at
+        or now_runs.n_image_runs is distinct from ledger.n_image_runs
+        or now_runs.rows_hash is distinct from ledger.rows_hash
+    union
+    -- a run that moved to another annotator or stage: its old group is rebuilt too
+    select
+        ledger.annotator,
+        ledger.stage
+    from {{ ledger }} as ledger
+    inner join ({{ image_outcome_runs() }}) as now_runs
+        on ledger.run_id = now_runs.run_id
+    where now_runs.annotator is distinct from ledger.annotator or now_runs.stage is distinct from ledger.stage
+{% endmacro %}
+
+{#- The where clause of int_image_outcomes' image runs in an incremental build (nothing in a
+    full one): the image runs of the rebuilt groups, and of the images a run the ledger does
+    not know attempted, in that run's group. -#}
+{% macro image_outcome_scope(ledger) %}
+    {%- if ledger is not none %}
+    where
+        exists (
+            select 1
+            from ({{ image_outcome_rebuilt_groups(ledger) }}) as rebuilt
+            where rebuilt.annotator = run_order.annotator and rebuilt.stage = run_order.stage
+        )
+        or exists (
+            select 1
+            from {{ ref('stg_image_runs') }} as new_rows
+            inner join run_order as new_order
+                on new_rows.run_id = new_order.run_id
+            where
+                new_rows.image_id = image_runs.image_id
+                and new_order.run_group = run_order.run_group
+                and new_rows.run_id not in (select ledger.run_id from {{ ledger }} as ledger)
+        )
+    {%- endif %}
+{% endmacro %}
+
+{#- post-hook of int_image_outcomes: the ledger the next build compares against -#}
+{% macro record_image_outcome_runs() %}
+    create or replace table {{ this.schema }}.{{ this.identifier }}_runs as
+    {{ image_outcome_runs() }}
+{% endmacro %}
+
+{#- pre-hook of int_image_outcomes: in an incremental build, the rows of the rebuilt groups go
+    (all rows when there is no ledger); the model then inserts those groups afresh, so an
+    image no run of its group has any more leaves no stale row -#}
+{% macro clear_rebuilt_image_outcomes() %}
+    {%- if is_incremental() -%}
+        {%- set ledger = image_outcome_ledger() -%}
+        {%- if ledger is none %}
+    delete from {{ this }}
+        {%- else %}
+    delete from {{ this }} as outcomes
+    where exists (
+        select 1
+        from ({{ image_outcome_rebuilt_groups(ledger) }}) as rebuilt
+        where rebuilt.annotator = outcomes.annotator and rebuilt.stage = outcomes.stage
+    )
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,218 @@
+"""Incremental builds give the marts a full rebuild gives (issue 27).
+
+int_image_outcomes, the per-image winning-run layer, is incremental: a build recomputes only
+the images of runs it has not seen, and the whole annotator and stage of a run that changed or
+vanished. The mart fixture's warehouse (marts_data) is built, new runs are written on top of
+it (new images, re-runs of old images that win or fail, a late shard whose older start time
+loses, a retry of an image that always failed, a resumed run that grows, a deleted run), the
+build is repeated incrementally, and every mart and the outcome table itself must equal what
+`dbt build --full-refresh` builds from the same raw rows on a copy of the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+from marts_data import CLF_A, FACES_A, FACES_B, NSFW, REPO, SHARED, TEST_VARS, build_raw, write_raw
+
+
+def dbt_models(db_path: Path, work: Path, *flags: str, wait: bool = True):
+    """Seeds and models, no tests (test_marts and `make dbt-test` run those); with wait false,
+    the started process (finish it with `finished`)."""
+    executable = Path(sys.executable).with_name("dbt")
+    args = [str(executable)] if executable.exists() else [sys.executable, "-m", "dbt.cli.main"]
+    args += ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+             "--profiles-dir", str(REPO), "--project-dir", str(REPO),
+             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+             "--vars", repr(TEST_VARS).replace("'", '"'), *flags]
+    env = dict(os.environ, CENSUS_DB=str(db_path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return finished(process) if wait else process
+
+
+def finished(process: subprocess.Popen) -> None:
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-6000:]
+
+
+def append_run(con: duckdb.DuckDBPyConnection, *, run_id: str, stage: str, annotator: str, dataset: str,
+               started_at: str, n_new: int, n_rerun: int, error_per_mille: int = 100,
+               status: str = "complete") -> None:
+    """A run of `stage` by `annotator` over n_new new images of `dataset` (labels drawn from its
+    images) and n_rerun of its images already there, about error_per_mille of them in error,
+    with result rows for the ok ones: 0-2 faces, an NSFW score, or five predictions with the
+    label at a drawn rank (or none). Plain SQL, so it scales to any warehouse."""
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, started_at, status) "
+                "values (?, ?, ?, ?, ?, ?)", [run_id, stage, annotator, dataset, started_at, status])
+    if n_new:
+        con.execute(f"""
+            insert into raw.images (image_id, dataset, split, wnid, rel_path)
+            with pool as (
+                select split, wnid, row_number() over (order by image_id) - 1 as k
+                from raw.images where dataset = $dataset
+            )
+            select left(md5($run_id || '/' || i), 16), $dataset, pool.split, pool.wnid,
+                   $run_id || '/' || i || '.jpg'
+            from range({n_new}) as t(i)
+            inner join pool on pool.k = hash($run_id, i) % (select count(*) from pool)
+        """, {"run_id": run_id, "dataset": dataset})
+    con.execute(f"""
+        insert into raw.image_runs (run_id, image_id, status, error)
+        with chosen as (
+            select image_id from raw.images
+            where dataset = $dataset and rel_path like $run_id || '/%'
+            union all
+            (select image_id from raw.images
+             where dataset = $dataset and rel_path not like $run_id || '/%'
+             order by hash(image_id, $run_id) limit {n_rerun})
+        )
+        select $run_id, image_id,
+               case when hash(image_id, $run_id, 'error') % 1000 < {error_per_mille} then 'error' else 'ok' end,
+               case when hash(image_id, $run_id, 'error') % 1000 < {error_per_mille} then 'boom' end
+        from chosen
+    """, {"run_id": run_id, "dataset": dataset})
+    ok = """
+        select image_runs.image_id, images.wnid, hash(image_runs.image_id, $run_id) as h
+        from raw.image_runs inner join raw.images using (image_id)
+        where image_runs.run_id = $run_id and image_runs.status = 'ok'
+    """
+    if stage == "faces":
+        con.execute(f"""
+            insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2, age, gender_score)
+            select $run_id, ok.image_id, f.i, 0.5 + ((ok.h >> 8) + f.i * 37) % 500 / 1000,
+                   10, 10, 60, 70, 1 + ((ok.h >> 16) + f.i * 13) % 80, ((ok.h >> 24) + f.i * 101) % 1001 / 1000
+            from ({ok}) as ok cross join range(3) as f(i)
+            where f.i < ok.h % 3
+        """, {"run_id": run_id})
+    elif stage == "nsfw":
+        con.execute(f"""
+            insert into raw.nsfw (run_id, image_id, nsfw_score)
+            select $run_id, ok.image_id, (ok.h >> 8) % 1000 / 1000 from ({ok}) as ok
+        """, {"run_id": run_id})
+    elif stage == "classify":
+        con.execute(f"""
+            insert into raw.predictions (run_id, image_id, rank, wnid, prob)
+            with labels as (select distinct wnid, row_number() over (order by wnid) - 1 as k
+                            from (select distinct wnid from raw.images where dataset = $dataset))
+            select $run_id, ok.image_id, r.rank,
+                   case when ok.h % 7 = r.rank then ok.wnid else other.wnid end, 0.5 / r.rank
+            from ({ok}) as ok
+            cross join range(1, 6) as r(rank)
+            inner join labels as other
+                on other.k = hash(ok.image_id, r.rank) % (select count(*) from labels)
+        """, {"run_id": run_id, "dataset": dataset})
+
+
+def first_round(con: duckdb.DuckDBPyConnection) -> None:
+    """New runs only: the cheap path, images of the new runs recomputed."""
+    # a later face run: new images, re-runs that win, re-runs that fail (the old ok stays)
+    append_run(con, run_id="run-fa-3", stage="faces", annotator=FACES_A, dataset="imagenet",
+               started_at="2024-04-01 10:00:00", n_new=15, n_rerun=40, error_per_mille=250)
+    # a shard that landed late but started before every other run of its annotator: it wins
+    # only where no other run has the image ok
+    append_run(con, run_id="run-fb-0", stage="faces", annotator=FACES_B, dataset="imagenet",
+               started_at="2023-12-01 10:00:00", n_new=5, n_rerun=60)
+    append_run(con, run_id="run-nsfw-2", stage="nsfw", annotator=NSFW, dataset="imagenet",
+               started_at="2024-04-02 10:00:00", n_new=10, n_rerun=30)
+    append_run(con, run_id="run-clf-a-2", stage="classify", annotator=CLF_A, dataset="imagenet",
+               started_at="2024-04-03 10:00:00", n_new=10, n_rerun=30, status="running")
+    # the image that failed in every face run of the shared dataset finally succeeds
+    failed = con.execute(
+        "select image_id from raw.image_runs where run_id = 'run-fa-copy-retry' and status = 'error'").fetchone()[0]
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, started_at, status) "
+                "values ('run-fa-copy-retry-2', 'faces', ?, ?, '2024-04-04 10:00:00', 'complete')", [FACES_A, SHARED])
+    con.execute("insert into raw.image_runs (run_id, image_id, status) values ('run-fa-copy-retry-2', ?, 'ok')",
+                [failed])
+    con.execute("insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2, age, gender_score) "
+                "values ('run-fa-copy-retry-2', ?, 0, 0.97, 1, 1, 40, 40, 33, 0.2)", [failed])
+
+
+def second_round(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs that changed: the resumed classifier run grows, the failed classifier run is
+    deleted with its rows; their annotators' images are recomputed whole."""
+    grown = con.execute("""
+        select image_id from raw.images
+        where dataset = 'imagenet'
+          and image_id not in (select image_id from raw.image_runs where run_id = 'run-clf-a-2')
+        order by image_id limit 12
+    """).fetchall()
+    for (image_id,) in grown:
+        con.execute("insert into raw.image_runs (run_id, image_id, status) values ('run-clf-a-2', ?, 'ok')", [image_id])
+        con.execute("insert into raw.predictions (run_id, image_id, rank, wnid, prob) "
+                    "select 'run-clf-a-2', image_id, 1, wnid, 0.9 from raw.images where image_id = ?", [image_id])
+    for table in ("predictions", "image_runs", "runs"):
+        con.execute(f"delete from raw.{table} where run_id = 'run-clf-b'")
+
+
+def mart_rows(db_path: Path) -> dict[str, Counter]:
+    """Every mart (schema main) and int_image_outcomes as a multiset of rows, doubles to ten
+    significant digits (a sum's last bits depend on the order DuckDB adds in)."""
+
+    def canonical(value):
+        if isinstance(value, float):
+            return "nan" if math.isnan(value) else float(f"{value:.10g}")
+        if isinstance(value, (list, dict)):
+            return repr(value)
+        return value
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' order by 1").fetchall()]
+        tables.append("intermediate.int_image_outcomes")
+        found = {}
+        for table in tables:
+            name = table if "." in table else f'main."{table}"'
+            rows = con.execute(f"select * from {name}").fetchall()
+            found[table] = Counter(tuple(canonical(v) for v in row) for row in rows)
+        return found
+    finally:
+        con.close()
+
+
+def assert_same_marts(incremental: Path, full: Path) -> None:
+    got, want = mart_rows(incremental), mart_rows(full)
+    assert sorted(got) == sorted(want)
+    assert len(got) > 25  # every mart, not an empty schema
+    for table in want:
+        assert got[table] == want[table], (
+            f"{table}: only incremental {list((got[table] - want[table]).items())[:3]}, "
+            f"only full {list((want[table] - got[table]).items())[:3]}")
+
+
+def test_incremental_build_equals_a_full_rebuild(tmp_path):
+    db = tmp_path / "census.duckdb"
+    write_raw(db, build_raw())
+    dbt_models(db, tmp_path / "first")
+
+    con = duckdb.connect(str(db))
+    first_round(con)
+    touched = con.execute("select count(*) from raw.image_runs where run_id in "
+                          "('run-fa-3', 'run-fb-0', 'run-nsfw-2', 'run-clf-a-2', 'run-fa-copy-retry-2')").fetchone()[0]
+    con.close()
+    dbt_models(db, tmp_path / "incremental")
+    compiled = (tmp_path / "incremental/target/compiled/census/models/intermediate/int_image_outcomes.sql").read_text()
+    assert "new_rows.run_id not in" in compiled  # the incremental path, not a rebuild
+    con = duckdb.connect(str(db), read_only=True)
+    ledger = con.execute("select count(*) from intermediate.int_image_outcomes_runs").fetchone()[0]
+    n_runs = con.execute("select count(*) from raw.runs").fetchone()[0]
+    con.close()
+    assert touched > 150 and ledger == n_runs == 18
+
+    con = duckdb.connect(str(db))
+    second_round(con)
+    con.close()
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    # the two builds side by side: separate files and target folders
+    rebuild = dbt_models(full, tmp_path / "full", "--full-refresh", wait=False)
+    dbt_models(db, tmp_path / "incremental-2")
+    finished(rebuild)
+    assert_same_marts(db, full)
