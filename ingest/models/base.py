@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..decode import Decoded
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
+from ..images.decode import Decoded
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,13 @@ class Model(ABC):
     #: networks of this model that have an int8 recipe (quantize.py), measured by
     #: ``ingest bench --precision-agreement``
     int8_candidates: tuple[str, ...] = ()
-    #: those whose int8 versions met issue 14's agreement thresholds (BENCHMARKS.md): what
+    #: those whose int8 versions met the agreement thresholds in BENCHMARKS.md: what
     #: ``--precision int8`` runs quantised
     int8_networks: tuple[str, ...] = ()
     #: fp32, or int8 when ``--precision int8`` asked for it and the model has int8 networks
     precision: str = "fp32"
     #: rewrite ONNX graphs at load with the same answers (graph_rewrite.py); False loads the files
-    #: as round 1 did (the bench's papers loop)
+    #: as they are (the bench's papers loop)
     graph_rewrites: bool = True
 
     def __init__(self, device: str = "cpu", models_dir: Path | None = None) -> None:

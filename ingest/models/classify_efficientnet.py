@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..decode import Decoded
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
+from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .graph_cache import cached_graph
 from .imagenet import top5_rows

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
 from .runtime import onnx_session
 
 SIZE = 320

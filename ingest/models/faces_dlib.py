@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import Decoded
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
+from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .graph_rewrite import rewritten_graph
 from .runtime import onnx_session

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import Decoded
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
+from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .runtime import onnx_providers, onnx_session
 

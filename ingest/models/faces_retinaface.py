@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import Decoded
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
+from ..images.decode import Decoded
 from .base import WeightFile
 from .faces_dlib import DlibAgeGender, _fit
 from .runtime import onnx_session
@@ -255,7 +255,7 @@ class RetinaFaceAgeGender(DlibAgeGender):
         """The faces among the priors ``picked`` (those above the score threshold, with their
         scores and network outputs): best ``top_k`` by score, NMS, boxes clipped to the input
         image of ``shape`` (height, width) and scaled to the original's pixels, best first.
-        Shared with the torch engine (torchnets/profile.py), which picks the priors on the GPU."""
+        Shared with the torch engine (models/torch/profile.py), which picks the priors on the GPU."""
         order = np.argsort(-scores, kind="stable")[: self.top_k]
         if order.size == 0:
             return []

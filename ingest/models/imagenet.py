@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..classes import imagenet_wnids
+from ..core.classes import imagenet_wnids
 
 
 def top5_rows(probs, k: int = 5) -> list[dict]:

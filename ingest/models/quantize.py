@@ -1,5 +1,5 @@
 """int8 networks: ``--precision int8`` runs quantised versions of the default profile's ONNX
-networks where they agree with fp32 (issue 14; figures in BENCHMARKS.md, section "int8").
+networks where they agree with fp32 (figures in BENCHMARKS.md, section "int8").
 
 A quantised graph is made from the fp32 graph with onnxruntime's static quantisation (QDQ,
 int8 weights per channel, uint8 activations, MinMax calibration) on calibration images made
@@ -45,7 +45,7 @@ def calibration_images(count: int = 64, seed: int = 0, side: int = 500) -> list[
     longest side is about ``side`` px, half of them mirrored."""
     from PIL import Image
 
-    from ..demo import source_path
+    from ..core.config import source_path
 
     photos = []
     for package, name in CALIBRATION_PHOTOS:

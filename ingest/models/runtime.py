@@ -7,8 +7,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from ..choices import Device, values
-from ..errors import CensusError
+from ..core.choices import Device, values
+from ..core.errors import CensusError
 
 DEVICES = values(Device)
 

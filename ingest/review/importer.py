@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import CensusError
-from ..import_checks import Problems, numeric
-from ..importer import _resolve_images, read_table
-from ..warehouse import connect, init_schema, now
+from ..core.errors import CensusError
+from ..core.import_checks import Problems, numeric
+from ..warehouse.db import connect, init_schema, now
+from ..warehouse.importer import _resolve_images, read_table
 from .questions import MAX_NOTE, QUESTIONS, check_reviewer, review_id
 
 REQUIRED = ("reviewer", "question", "answer")

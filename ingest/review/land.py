@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..warehouse import connect, init_schema
+from ..warehouse.db import connect, init_schema
 from .store import ReviewStore, default_store_path
 
 COLUMNS = ("review_id", "dataset", "reviewer", "image_id", "annotator", "face_idx", "question", "answer",

@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..config import database_path
-from ..errors import CensusError
-from ..warehouse import connect
+from ..core.config import database_path
+from ..core.errors import CensusError
+from ..warehouse.db import connect
 from .store import QUEUE_COLUMNS, ReviewStore, Snapshot
 
 

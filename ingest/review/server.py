@@ -31,8 +31,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ..classes import named
-from ..errors import CensusError, WarehouseBusy
+from ..core.classes import named
+from ..core.errors import CensusError, WarehouseBusy
 from . import queues
 from .questions import MAX_NOTE, QUESTIONS, check_reviewer
 from .store import LABELS_PER_ITEM, AlreadyAnswered, ReviewStore

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import database_path
-from ..errors import CensusError
+from ..core.config import database_path
+from ..core.errors import CensusError
 from .questions import QUESTIONS, item_key, review_id
 
 #: labels per item the queue aims for (two reviewers give an agreement measure)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from ..decode import NotRead, is_inside
-from ..locators import read_ref, split_locator
+from ..images.decode import NotRead, is_inside
+from ..sources.locators import read_ref, split_locator
 
 THUMB_SIDE = 512
 BLUR_FRACTION = 0.035  # Gaussian radius as a share of the thumbnail's longer side

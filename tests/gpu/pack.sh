@@ -32,7 +32,7 @@ find "$CARRY" -name __pycache__ -type d -prune -exec rm -rf {} +
 import sys
 from pathlib import Path
 
-from ingest.bench import _face_crops
+from ingest.devtools.bench import _face_crops
 
 for i, crop in enumerate(_face_crops()):
     crop.save(Path(sys.argv[1]) / f"face{i}.png")

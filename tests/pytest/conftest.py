@@ -8,7 +8,7 @@ import pytest
 from photos import build_small_ilsvrc
 from review_world import review_world  # noqa: F401 (the review tests' session fixture)
 
-from ingest.demo import source_path
+from ingest.devtools.demo import source_path
 
 
 @pytest.fixture(scope="session")

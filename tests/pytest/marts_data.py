@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ingest.config import FACE_MIN_SCORE, SCHEMA_SQL  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
+from ingest.core.config import FACE_MIN_SCORE, SCHEMA_SQL  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
 
 REPO = Path(__file__).resolve().parents[2]
 # dbt's seed folders (dbt_project.yml seed-paths): seeds/ and the package's data folder

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ingest.demo import source_path
+from ingest.devtools.demo import source_path
 
 
 def imagenet_size(path: Path, width: int = 500) -> Image.Image:

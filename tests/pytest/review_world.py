@@ -26,8 +26,8 @@ import pytest
 from marts_data import REPO
 from PIL import Image
 
-from ingest.config import SCHEMA_SQL
-from ingest.demo import source_path
+from ingest.core.config import SCHEMA_SQL
+from ingest.devtools.demo import source_path
 
 DATASET = "reviewds"
 FACES_A = "test/faces-a"

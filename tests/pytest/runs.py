@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest.runner import RunOptions, run_dataset
+from ingest.pipeline.runner import RunOptions, run_dataset
 
 KEYS = {
     "images": ["image_id"],

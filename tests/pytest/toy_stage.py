@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ingest.core.stages import Stage, register
 from ingest.models import Model, register_model
-from ingest.stages import Stage, register
 
 
 @register_model

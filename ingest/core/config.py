@@ -1,0 +1,52 @@
+"""Where things live and the thresholds Python shares with dbt: the one place that resolves
+paths from the environment, names the data files shipped inside the package, and holds the
+constants that mirror a dbt var."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+#: Files shipped inside the package (``ingest/data``; see pyproject's package-data), read
+#: through importlib.resources so that a non-editable install finds them too. Both are
+#: Traversables: use ``.read_text()`` or ``.open()``.
+PACKAGE_DATA = resources.files("ingest") / "data"
+#: the raw schema DDL: the contract between ingest (and any external tool) and dbt
+SCHEMA_SQL = PACKAGE_DATA / "schema.sql"
+#: the 1,000 ILSVRC-2012 classes; also dbt's seed ``imagenet_classes`` (dbt_project.yml seed-paths)
+IMAGENET_CLASSES_CSV = PACKAGE_DATA / "imagenet_classes.csv"
+
+#: Faces count for the census when det_score >= this. Mirrors the dbt var ``face_min_score``
+#: in dbt_project.yml (the 2019 paper's confidence >= 0.9); tests/pytest/test_packaging.py
+#: checks that the two agree. Python cannot read dbt_project.yml at run time: an installed
+#: package has no dbt project beside it.
+FACE_MIN_SCORE = 0.9
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+#: The default warehouse: ``warehouse/census.duckdb`` in the source checkout the package runs
+#: from, else (an installed package) under the current folder, as dbt's profiles.yml reads it.
+DEFAULT_DB = (_CHECKOUT if (_CHECKOUT / "dbt_project.yml").is_file() else Path()) / "warehouse" / "census.duckdb"
+
+
+def database_path() -> Path:
+    """The DuckDB file named by ``CENSUS_DB``, else ``warehouse/census.duckdb``."""
+    return Path(os.environ.get("CENSUS_DB") or DEFAULT_DB)
+
+
+def models_dir() -> Path | None:
+    """The folder of user-supplied weights named by ``CENSUS_MODELS``, if any."""
+    value = os.environ.get("CENSUS_MODELS")
+    return Path(value) if value else None
+
+
+def source_path(package: str, name: str) -> Path:
+    """A photo shipped in an installed package's data folder (insightface's or scikit-image's): the
+    demo's sources, the int8 calibration photos, the benchmarks' faces."""
+    if package == "insightface":
+        import insightface
+
+        return Path(insightface.__file__).parent / "data" / name
+    import skimage
+
+    return Path(skimage.__file__).parent / "data" / name

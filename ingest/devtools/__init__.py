@@ -1,0 +1,1 @@
+"""Tools for developers: benchmarks, synthetic warehouses and the demo photos."""

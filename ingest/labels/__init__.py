@@ -1,0 +1,1 @@
+"""Class labels and image labels: embeddings, the WordNet audit, supercategories, evaluation."""

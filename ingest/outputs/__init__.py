@@ -1,0 +1,1 @@
+"""What the marts become: summary, card, report, exports, the SQL console and analyses."""

@@ -1,0 +1,1 @@
+"""Running the models over a dataset: the runner, the work list, workers and engines, rows."""

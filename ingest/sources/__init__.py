@@ -1,0 +1,1 @@
+"""Datasets as lists of images: layouts, locators and the container readers (webdataset, Parquet)."""

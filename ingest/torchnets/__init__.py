@@ -1,1 +1,0 @@
-"""The default profile's networks in PyTorch, on whole batches, on CUDA or the CPU (issue #16)."""

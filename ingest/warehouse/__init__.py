@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: connection and schema, sinks, parts, landing, merging and imports."""
