@@ -76,6 +76,7 @@ demo: setup wordnet
 
 lint: setup
 	$(BIN)/ruff check ingest tests
+	$(BIN)/lint-imports
 	$(BIN)/sqlfluff lint models analyses tests/dbt macros
 
 pytest: setup browser wordnet
