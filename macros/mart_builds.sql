@@ -1,5 +1,5 @@
 {#- The record of each mart build, read by `ingest summary|card|report|export` to say when the
-    marts are older than the raw rows (ingest/freshness.py computes the same fingerprint now).
+    marts are older than the raw rows (ingest/outputs/freshness.py computes the same fingerprint now).
     create_mart_build_log: on-run-start, once per dbt invocation (never two threads creating
     the table at once). record_mart_build: a post-hook of every mart (dbt_project.yml), run only
     when the mart built: the newest run time and the row count of every raw.* table as the

@@ -18,7 +18,7 @@ SCHEMA_SQL = PACKAGE_DATA / "schema.sql"
 IMAGENET_CLASSES_CSV = PACKAGE_DATA / "imagenet_classes.csv"
 
 #: Faces count for the census when det_score >= this. Mirrors the dbt var ``face_min_score``
-#: in dbt_project.yml (the 2019 paper's confidence >= 0.9); tests/pytest/test_packaging.py
+#: in dbt_project.yml (the 2019 paper's confidence >= 0.9); tests/pytest/core/test_packaging.py
 #: checks that the two agree. Python cannot read dbt_project.yml at run time: an installed
 #: package has no dbt project beside it.
 FACE_MIN_SCORE = 0.9

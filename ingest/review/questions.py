@@ -1,7 +1,7 @@
 """The questions a reviewer answers, their allowed answers and keyboard shortcuts.
 
 The NSFW categories are those of the 2020 paper's hand survey (Table 6, the ``category``
-column of seeds/hand_survey_2020.csv; tests/pytest/test_review_import.py keeps the two
+column of seeds/hand_survey_2020.csv; tests/pytest/review/test_review_import.py keeps the two
 equal), plus ``not_nsfw``. An item is (image_id, annotator, face_idx, question): image
 questions leave annotator and face_idx NULL, face questions name one face box."""
 

@@ -4,7 +4,7 @@ answers by keyboard; two reviewers work through one queue at once and their answ
 raw.reviews once each.
 
 With CENSUS_SCREENSHOTS=DIR set, the page's screenshots for the README are written there
-(blurred thumbnails only): CENSUS_SCREENSHOTS=docs .venv/bin/pytest tests/pytest/test_review_browser.py"""
+(blurred thumbnails only): CENSUS_SCREENSHOTS=docs .venv/bin/pytest tests/pytest/review/test_review_browser.py"""
 
 from __future__ import annotations
 
