@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..classes import imagenet_wnids
+from ..core.classes import imagenet_wnids
 from .face_nudenet import NudeNetFaces
 from .face_yunet import YuNet
 from .faces_retinaface import box_iou

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelUnavailable
+from ..core.errors import ModelUnavailable
 
 MAX_SIDE = 960
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import Decoded
+from ..images.decode import Decoded
 from .base import WeightFile
 from .classify_efficientnet import EfficientNetLite0
 from .face_nudenet import graph_path
