@@ -3,7 +3,8 @@
 -- in which the image is ok; NULL when every attempt failed) and what the marts need of its
 -- result rows: how many there are, the NSFW score, the rank of the label among the
 -- predictions. Runs are ranked once (few rows), then a hash aggregate picks each image's
--- best-ranked ok run (arg_min): several times faster than a row_number() window.
+-- best-ranked ok run (arg_min): several times faster than a row_number() window; images of an
+-- annotator and stage that has a single run skip it.
 -- Incremental (macros/image_outcomes.sql): a build after a new run recomputes only the images
 -- that run attempted, from every run of the group, so a newer ok run replaces the old winner
 -- and a newer error does not; a run that changed since the last build (resumed, more parts
@@ -27,7 +28,8 @@ with run_order as (
         row_number() over (
             partition by annotator, stage
             order by started_at desc nulls last, run_id desc
-        ) as recency
+        ) as recency,
+        count(*) over (partition by annotator, stage) as n_group_runs
     from {{ ref('stg_runs') }}
 ),
 
@@ -45,19 +47,29 @@ attempts as (
         image_runs.image_id,
         image_runs.run_id,
         image_runs.status,
-        run_order.recency
+        run_order.recency,
+        run_order.n_group_runs
     from {{ ref('stg_image_runs') }} as image_runs
     inner join run_order
         on image_runs.run_id = run_order.run_id
     {{- image_outcome_scope(image_outcome_ledger()) }}
 ),
 
+-- an annotator and stage with one run needs no ranking: an image has one row in a run
 latest as (
+    select
+        run_group,
+        image_id,
+        case when status = 'ok' then run_id end as run_id
+    from attempts
+    where n_group_runs = 1
+    union all
     select
         run_group,
         image_id,
         arg_min(run_id, recency) filter (where status = 'ok') as run_id
     from attempts
+    where n_group_runs > 1
     group by run_group, image_id
 ),
 
@@ -79,14 +91,11 @@ outcomes as (
 
 face_rows as (
     select
-        outcomes.run_id,
-        outcomes.image_id,
+        run_id,
+        image_id,
         count(*) as n_rows
-    from outcomes
-    inner join {{ ref('stg_faces') }} as faces
-        on outcomes.run_id = faces.run_id and outcomes.image_id = faces.image_id
-    where outcomes.stage = 'faces'
-    group by outcomes.run_id, outcomes.image_id
+    from {{ ref('stg_faces') }}
+    group by run_id, image_id
 ),
 
 -- a prediction row that names only its class_index (the contract lets an external writer
@@ -108,29 +117,41 @@ prediction_rows as (
     group by outcomes.run_id, outcomes.image_id
 )
 
+-- each stage's outcomes meet only their own result table
 select
-    outcomes.annotator,
-    outcomes.stage,
-    outcomes.image_id,
-    outcomes.run_id,
-    outcomes.dataset,
-    outcomes.split,
-    outcomes.wnid,
-    cast(case outcomes.stage
-        when 'faces' then coalesce(face_rows.n_rows, 0)
-        when 'nsfw' then case when nsfw.run_id is null then 0 else 1 end
-        when 'classify' then coalesce(prediction_rows.n_rows, 0)
-        else 0
-    end as bigint) as n_result_rows,
-    nsfw.nsfw_score,
-    cast(prediction_rows.label_rank as integer) as label_rank
+    outcomes.*,
+    cast(coalesce(face_rows.n_rows, 0) as bigint) as n_result_rows,
+    cast(null as double) as nsfw_score,
+    cast(null as integer) as label_rank
 from outcomes
 left join face_rows
     on outcomes.run_id = face_rows.run_id and outcomes.image_id = face_rows.image_id
+where outcomes.stage = 'faces'
+union all
+select
+    outcomes.*,
+    cast(case when nsfw.run_id is null then 0 else 1 end as bigint) as n_result_rows,
+    nsfw.nsfw_score,
+    cast(null as integer) as label_rank
+from outcomes
 left join {{ ref('stg_nsfw') }} as nsfw
-    on
-        outcomes.stage = 'nsfw'
-        and outcomes.run_id = nsfw.run_id
-        and outcomes.image_id = nsfw.image_id
+    on outcomes.run_id = nsfw.run_id and outcomes.image_id = nsfw.image_id
+where outcomes.stage = 'nsfw'
+union all
+select
+    outcomes.*,
+    cast(coalesce(prediction_rows.n_rows, 0) as bigint) as n_result_rows,
+    cast(null as double) as nsfw_score,
+    cast(prediction_rows.label_rank as integer) as label_rank
+from outcomes
 left join prediction_rows
     on outcomes.run_id = prediction_rows.run_id and outcomes.image_id = prediction_rows.image_id
+where outcomes.stage = 'classify'
+union all
+select
+    outcomes.*,
+    cast(0 as bigint) as n_result_rows,
+    cast(null as double) as nsfw_score,
+    cast(null as integer) as label_rank
+from outcomes
+where outcomes.stage not in ('faces', 'nsfw', 'classify')
