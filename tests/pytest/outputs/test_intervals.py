@@ -109,6 +109,8 @@ def dbt(db: Path, work: Path, verb: str, select: list[str], dbt_vars: dict | Non
         str(work / "logs"),
         "--exclude",
         "test_type:singular",  # they join marts outside the selection; test_marts builds them all
+        "--indirect-selection",
+        "cautious",  # a seed's relationship test to a selected seed needs its own seed built too
     ]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
