@@ -1,6 +1,6 @@
-{#- The run ledger of the incremental int_image_outcomes (ARCHITECTURE.md, "Incremental
-    builds"): what every run looked like when the model last built, so that the next build
-    re-does only the images a new run touched.
+{#- The run ledger of the incremental int_image_outcomes (BENCHMARKS.md, section 3d): what
+    every run looked like when the model last built, so that the next build re-does only the
+    images a new run touched.
 
     image_outcome_runs(): one row per run of raw.runs with the fingerprint of its image rows
       (count and an order-free hash of image_id and status). The model's post-hook stores it

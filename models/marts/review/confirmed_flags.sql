@@ -15,19 +15,19 @@ with consensus as (
         )
 ),
 
-results as (
-    select * from {{ ref('int_image_results') }}
-),
-
+-- the models' evidence of the consensus items only: the highest NSFW score of the image
+-- (int_image_outcomes carries each winning run's score), the face of the annotator's winning run
 nsfw_scores as (
     select
-        results.image_id,
-        max(nsfw.nsfw_score) as nsfw_score
-    from results
-    inner join {{ ref('stg_nsfw') }} as nsfw
-        on results.run_id = nsfw.run_id and results.image_id = nsfw.image_id
-    where results.stage = 'nsfw'
-    group by results.image_id
+        image_id,
+        max(nsfw_score) as nsfw_score
+    from {{ ref('int_image_outcomes') }}
+    where
+        stage = 'nsfw'
+        and run_id is not null
+        and n_result_rows > 0
+        and image_id in (select consensus.image_id from consensus)
+    group by image_id
 ),
 
 faces as (
@@ -37,10 +37,12 @@ faces as (
         faces.face_idx,
         faces.det_score,
         faces.age
-    from results
+    from {{ ref('int_image_results') }} as results
     inner join {{ ref('stg_faces') }} as faces
         on results.run_id = faces.run_id and results.image_id = faces.image_id
-    where results.stage = 'faces'
+    where
+        results.stage = 'faces'
+        and results.image_id in (select consensus.image_id from consensus)
 )
 
 select
