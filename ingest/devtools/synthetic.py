@@ -51,6 +51,9 @@ RUNS = (
     ("synthetic-classify-b", "classify", "synthetic/classifier-b", "true", "2024-01-05 00:00:00"),
 )
 
+#: face annotator -> (share of the persons it detects, noise of its apparent gender)
+FACE_ANNOTATORS = {"synthetic/faces-a": (1.0, 0.05), "synthetic/faces-b": (0.9, 0.1)}
+
 
 def _classes() -> list[tuple[int, str]]:
     with CLASSES_CSV.open(newline="") as handle:
@@ -115,7 +118,7 @@ def generate_warehouse(db_path: Path, scale: float = 1.0, seed: int = 0, *, forc
             con.execute(f"delete from raw.{table}")
         _macros(con, seed)
         _class_tables(con, label_set)
-        _images(con, n_train, n_train + n_val)
+        _images(con, n_train, n_train + n_val, len(label_set))
         params = json.dumps({"synthetic": True, "scale": scale, "seed": seed, "classes": classes})
         con.executemany(
             "insert into raw.runs (run_id, stage, annotator, model_digest, params, dataset, started_at, "
@@ -177,7 +180,7 @@ def _class_tables(con, label_set: list[tuple[int, str]]) -> None:
     )
 
 
-def _images(con, n_train: int, n_total: int) -> None:
+def _images(con, n_train: int, n_total: int, n_classes: int) -> None:
     """synth_images (one row per image: key, split, class traits, path, id) and raw.images."""
     con.execute(
         """
@@ -206,8 +209,7 @@ def _images(con, n_train: int, n_total: int) -> None:
         inner join class_traits on keys.class_index = class_traits.class_index
         order by keys.k
         """,
-        {"n_train": n_train, "n_total": n_total, "dataset": DATASET,
-         "n_classes": con.execute("select count(*) from classes").fetchone()[0]},
+        {"n_train": n_train, "n_total": n_total, "dataset": DATASET, "n_classes": n_classes},
     )
     con.execute(
         """
@@ -257,31 +259,31 @@ def _block(con, low: int, high: int) -> None:
             and face.face_idx < 1 + (u(block.k, 'n2') < 0.3)::integer + (u(block.k, 'n3') < 0.1)::integer
         """
     )
-    for annotator, detect, noise in (("synthetic/faces-a", 1.0, 0.05), ("synthetic/faces-b", 0.9, 0.1)):
-        for run_id, _, run_annotator, shard, _ in RUNS:
-            if run_annotator != annotator:
-                continue
-            con.execute(
-                f"""
-                insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2, age, gender_score)
-                select
-                    $run_id,
-                    persons.image_id,
-                    persons.face_idx,
-                    1 - 0.25 * power(u(persons.k * 4 + persons.face_idx, $annotator || '.det'), 2),
-                    50.0 + 100 * persons.face_idx, 50.0, 120.0 + 100 * persons.face_idx, 140.0,
-                    greatest(0.5, persons.age + 4 * z(persons.k * 4 + persons.face_idx, $annotator || '.age')),
-                    least(1, greatest(0, persons.gender
-                        + $noise * z(persons.k * 4 + persons.face_idx, $annotator || '.gender')))
-                from persons
-                where
-                    ok(persons.k, $run_id)
-                    and {shard.replace("k", "persons.k")}
-                    and u(persons.k * 4 + persons.face_idx, $annotator || '.detect') < $detect
-                order by persons.k, persons.face_idx
-                """,
-                {"annotator": annotator, "detect": detect, "noise": noise, "run_id": run_id},
-            )
+    for run_id, stage, annotator, shard, _ in RUNS:  # shard filters on k, a column of persons
+        if stage != "faces":
+            continue
+        detect, noise = FACE_ANNOTATORS[annotator]
+        con.execute(
+            f"""
+            insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2, age, gender_score)
+            select
+                $run_id,
+                persons.image_id,
+                persons.face_idx,
+                1 - 0.25 * power(u(persons.k * 4 + persons.face_idx, $annotator || '.det'), 2),
+                50.0 + 100 * persons.face_idx, 50.0, 120.0 + 100 * persons.face_idx, 140.0,
+                greatest(0.5, persons.age + 4 * z(persons.k * 4 + persons.face_idx, $annotator || '.age')),
+                least(1, greatest(0, persons.gender
+                    + $noise * z(persons.k * 4 + persons.face_idx, $annotator || '.gender')))
+            from persons
+            where
+                ok(persons.k, $run_id)
+                and {shard}
+                and u(persons.k * 4 + persons.face_idx, $annotator || '.detect') < $detect
+            order by persons.k, persons.face_idx
+            """,
+            {"annotator": annotator, "detect": detect, "noise": noise, "run_id": run_id},
+        )
     con.execute(
         """
         insert into raw.nsfw (run_id, image_id, nsfw_score)
