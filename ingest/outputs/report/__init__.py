@@ -30,14 +30,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.classes import UNLABELLED, class_names
-from ..core.config import DEFAULT_DB, FACE_MIN_SCORE, database_path
-from ..core.errors import CensusError
-from ..warehouse.db import connect
-from .card import CAVEAT
-from .freshness import BUILD_COMMAND, stale_sentence
-from .marts import PROJECT_DIR, built_marts, columns_of
-from .scope import EVERYTHING, Scope, resolve
+from ...core.classes import UNLABELLED, class_names
+from ...core.config import DEFAULT_DB, FACE_MIN_SCORE, database_path
+from ...core.errors import CensusError
+from ...warehouse.db import connect
+from ..card import CAVEAT
+from ..freshness import BUILD_COMMAND, stale_sentence
+from ..marts import PROJECT_DIR, built_marts, columns_of
+from ..scope import EVERYTHING, Scope, resolve
 
 REPORT_FILE = "report.html"
 NO_DATA = "No data"

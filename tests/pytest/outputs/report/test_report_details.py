@@ -235,7 +235,7 @@ def test_header_names_the_warehouse_file(two_datasets, tmp_path, monkeypatch):
     assert "default warehouse" not in page
     assert f"from the census marts of {warehouse_words(two_datasets)};" in page
     assert warehouse_words(two_datasets).endswith("two.duckdb")
-    repo = Path(__file__).resolve().parents[3]
+    repo = Path(__file__).resolve().parents[4]
     assert warehouse_words(repo / "warehouse" / "other.duckdb") == "warehouse/other.duckdb"
     monkeypatch.delenv("CENSUS_DB")
     assert warehouse_words(None) == "the default warehouse (warehouse/census.duckdb)"

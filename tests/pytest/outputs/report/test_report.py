@@ -35,7 +35,7 @@ from ingest.outputs.marts import _from_manifest, mart_docs
 from ingest.outputs.report import NO_DATA, build_report, write_report
 from ingest.warehouse.db import connect, init_schema
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 SEED = REPO / "seeds" / "imagenet_label_umap.csv"
 runner = CliRunner()
 
