@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import PredictionRow
 from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .graph_cache import cached_graph
@@ -115,7 +116,7 @@ class EfficientNetLite0(Model):
                               output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
         return graph.getvalue()
 
-    def infer(self, prepared: list[np.ndarray]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[np.ndarray]) -> list[list[PredictionRow]]:
         if self._session is None:
             self.load()
         if not prepared:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import FaceRow, face_row
 from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .graph_rewrite import rewritten_graph
@@ -138,7 +140,7 @@ class DlibAgeGender(Model):
         rects, margins, _ = detector.run(rgb, self.upsample, self.adjust_threshold)
         return list(rects), [float(m) for m in margins]
 
-    def _det_score(self, margin: float) -> float:
+    def det_score(self, margin: float) -> float:
         return det_score_of(margin)
 
     # -- infer (main process): batched age and gender networks ------------------------
@@ -184,7 +186,7 @@ class DlibAgeGender(Model):
         session = self._sessions[task]
         return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
-    def infer(self, prepared: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[list[dict[str, Any]]]) -> list[list[FaceRow]]:
         if not self._sessions:
             self.load()
         flat = [face for faces in prepared for face in faces]
@@ -192,26 +194,28 @@ class DlibAgeGender(Model):
             return [[] for _ in prepared]
         gender = self._run("gender", [f["gender_chip"] for f in flat])
         age_probs = self._run("age", [f["age_chip"] for f in flat])
-        weights = np.asarray(self._manifest["age"]["age_weights"], dtype=np.float64)
-        ages = age_probs.astype(np.float64) @ weights
-        male = self._manifest["gender"]["labels"].index("male")
-        results: list[list[dict[str, Any]]] = []
-        cursor = 0
-        for faces in prepared:
-            rows = []
-            for idx, face in enumerate(faces):
-                x1, y1, x2, y2 = face["box"]
-                rows.append({
-                    "face_idx": idx,
-                    "det_score": self._det_score(face["margin"]),
-                    "det_raw_score": None if math.isnan(face["margin"]) else face["margin"],
-                    "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-                    "age": float(ages[cursor]),
-                    "gender_score": float(np.clip(gender[cursor, male], 0.0, 1.0)),
-                })
-                cursor += 1
-            results.append(rows)
-        return results
+        return age_gender_rows(prepared, age_probs, gender, self._manifest, self.det_score)
+
+
+def age_gender_rows(found: list[list[dict[str, Any]]], age_probs: np.ndarray, gender: np.ndarray, manifest: dict,
+                    det_score: Callable[[float], float]) -> list[list[FaceRow]]:
+    """Per image, the rows of its detections (box, margin) with each face's age and P(male)
+    from the networks' outputs (one output row per face, in order): the rows of the
+    onnxruntime models and of the torch runtime alike."""
+    ages = age_probs.astype(np.float64) @ np.asarray(manifest["age"]["age_weights"], dtype=np.float64)
+    male = gender[:, manifest["gender"]["labels"].index("male")]
+    results: list[list[FaceRow]] = []
+    cursor = 0
+    for faces in found:
+        rows = []
+        for idx, face in enumerate(faces):
+            margin = face["margin"]
+            rows.append(face_row(idx, face["box"], det_score=det_score(margin),
+                                 det_raw_score=None if math.isnan(margin) else margin, age=float(ages[cursor]),
+                                 gender_score=float(np.clip(male[cursor], 0.0, 1.0))))
+            cursor += 1
+        results.append(rows)
+    return results
 
 
 def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
@@ -277,5 +281,5 @@ class LbpCascadeAgeGender(DlibAgeGender):
                  for f in found]
         return rects, [float("nan")] * len(rects)
 
-    def _det_score(self, margin: float) -> float:
+    def det_score(self, margin: float) -> float:
         return 1.0

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import FaceRow, face_row
 from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .runtime import onnx_providers, onnx_session
@@ -129,12 +130,12 @@ class InsightFaceBuffaloL(Model):
         self._genderage = {"session": session, "input": data.name, "size": data.shape[3], "mean": mean, "std": std,
                            "one_at_a_time": data.shape[0] == 1}
 
-    def infer(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[dict[str, Any]]) -> list[list[FaceRow]]:
         if self._detector is None:
             self.load()
         return [self._one(item["bgr"], item["scale"]) for item in prepared]
 
-    def _one(self, bgr: np.ndarray, scale: float) -> list[dict[str, Any]]:
+    def _one(self, bgr: np.ndarray, scale: float) -> list[FaceRow]:
         from scipy.special import softmax
 
         boxes, _ = self._detector.detect(bgr, input_size=(self.det_size, self.det_size))
@@ -146,10 +147,9 @@ class InsightFaceBuffaloL(Model):
             gender = out[:2].astype(np.float64)
             if not (np.all(gender >= 0) and abs(gender.sum() - 1) < 1e-3):
                 gender = softmax(gender)
-            x1, y1, x2, y2 = (float(v) * scale for v in box[:4])
-            rows.append({"face_idx": idx, "det_score": float(np.clip(box[4], 0, 1)), "det_raw_score": float(box[4]),
-                         "x1": x1, "y1": y1, "x2": x2, "y2": y2, "age": float(out[2]) * 100.0,
-                         "gender_score": float(np.clip(gender[1], 0, 1))})
+            rows.append(face_row(idx, [float(v) * scale for v in box[:4]], det_score=float(np.clip(box[4], 0, 1)),
+                                 det_raw_score=float(box[4]), age=float(out[2]) * 100.0,
+                                 gender_score=float(np.clip(gender[1], 0, 1))))
         return rows
 
     def _genderage_batch(self, bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:

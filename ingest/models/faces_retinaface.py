@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import FaceRow
 from ..images.decode import Decoded
 from .base import WeightFile
 from .faces_dlib import DlibAgeGender, _fit
@@ -219,7 +220,7 @@ class RetinaFaceAgeGender(DlibAgeGender):
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {path}: {error}") from error
 
-    def infer(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[dict[str, Any]]) -> list[list[FaceRow]]:
         if self._detector is None:
             self.load()
         return super().infer(self.detect(prepared))
@@ -278,5 +279,5 @@ class RetinaFaceAgeGender(DlibAgeGender):
         faces.sort(key=lambda f: (-f["margin"], f["box"][0], f["box"][1]))
         return faces
 
-    def _det_score(self, margin: float) -> float:
+    def det_score(self, margin: float) -> float:
         return margin

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.rows import FaceRow, face_row
 from ..images.decode import Decoded
 from .base import WeightFile
 from .classify_efficientnet import EfficientNetLite0
@@ -224,7 +225,7 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
         self._verifier = FaceVerifier(self._classifier.session_at(self.rule.crop_side), self.device, self.rule)
         self._verifier.load()
 
-    def infer(self, prepared: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[dict[str, Any]]) -> list[list[FaceRow]]:
         """Detect, verify, then the age and gender networks on the verified faces only (an
         apparent age of a dog's face or a gauge means nothing; those rows keep NULL)."""
         if self._verifier is None:
@@ -239,18 +240,15 @@ class VerifiedRetinaFace(RetinaFaceAgeGender):
             rows = []
             for idx, (face, (verdict, evidence), found_by) in enumerate(zip(faces, image, item["passes"], strict=True)):
                 estimate = next(estimated) if verdict == "human" else {}
-                x1, y1, x2, y2 = face["box"]
-                rows.append({
-                    "face_idx": idx, "det_score": self._det_score(face["margin"]), "det_raw_score": face["margin"],
-                    "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-                    "age": estimate.get("age"), "gender_score": estimate.get("gender_score"),
-                    "verified": verdict == "human", "verdict": verdict,
-                    "evidence": json.dumps({**evidence, "pass": found_by}, sort_keys=True),
-                })
+                rows.append(face_row(
+                    idx, face["box"], det_score=self.det_score(face["margin"]), det_raw_score=face["margin"],
+                    age=estimate.get("age"), gender_score=estimate.get("gender_score"),
+                    verified=verdict == "human", verdict=verdict,
+                    evidence=json.dumps({**evidence, "pass": found_by}, sort_keys=True)))
             results.append(rows)
         return results
 
     def _verdicts(self, item: dict[str, Any], faces: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         boxes = [np.asarray(face["box"], dtype=np.float64) / item["base_to_original"] for face in faces]
-        return self._verifier.verdicts(item["base"], boxes, [self._det_score(f["margin"]) for f in faces],
+        return self._verifier.verdicts(item["base"], boxes, [self.det_score(f["margin"]) for f in faces],
                                        item["base_to_original"])

@@ -16,7 +16,6 @@ float rounding.
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import NsfwRow, PredictionRow, nsfw_row
 from ..images.decode import Decoded
 from .base import Model, WeightFile, hdf5_problem
 from .imagenet import top5_rows
@@ -110,14 +110,14 @@ class NsfwMobileNetV2(KerasModel):
     def prepare(self, image: Decoded) -> np.ndarray:
         return _resize(image.rgb) / 255.0
 
-    def infer(self, prepared: list[np.ndarray]) -> list[dict[str, Any]]:
+    def infer(self, prepared: list[np.ndarray]) -> list[NsfwRow]:
         if not prepared:
             return []
         rows = []
         for p in self._predict(prepared).astype(np.float64):
             probs = dict(zip(NSFW_CLASSES, map(float, p), strict=True))
             score = sum(probs[c] for c in UNSAFE)
-            rows.append({"nsfw_score": float(np.clip(score, 0, 1)), "probs": json.dumps(probs)})
+            rows.append(nsfw_row(float(np.clip(score, 0, 1)), probs))
         return rows
 
 
@@ -135,7 +135,7 @@ class KerasImageNet(KerasModel):
             raise ValueError(f"expected 1000 ImageNet classes, found {net.output_shape}")
         return net
 
-    def infer(self, prepared: list[np.ndarray]) -> list[list[dict[str, Any]]]:
+    def infer(self, prepared: list[np.ndarray]) -> list[list[PredictionRow]]:
         if not prepared:
             return []
         return [top5_rows(p) for p in self._predict(prepared).astype(np.float64)]

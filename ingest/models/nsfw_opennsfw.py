@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import ModelUnavailable
+from ..core.rows import NsfwRow, nsfw_row
 from ..images.decode import Decoded
 from .base import Model, WeightFile
 from .graph_rewrite import rewritten_graph
@@ -62,15 +62,16 @@ class OpenNsfw(Model):
         except Exception as error:  # noqa: BLE001
             raise ModelUnavailable(f"{self.annotator}: cannot load {self.path}: {error}") from error
 
-    def infer(self, prepared: list[np.ndarray]) -> list[dict[str, Any]]:
+    def infer(self, prepared: list[np.ndarray]) -> list[NsfwRow]:
         if self._session is None:
             self.load()
         if not prepared:
             return []
         batch = np.stack(prepared).astype(np.float32)
-        probs = self._session.run(None, {self._session.get_inputs()[0].name: batch})[0]
-        return [
-            {"nsfw_score": float(np.clip(p[1], 0, 1)),
-             "probs": json.dumps({"sfw": float(p[0]), "nsfw": float(p[1])})}
-            for p in probs
-        ]
+        return open_nsfw_rows(self._session.run(None, {self._session.get_inputs()[0].name: batch})[0])
+
+
+def open_nsfw_rows(probs: np.ndarray) -> list[NsfwRow]:
+    """The rows of open_nsfw's (sfw, nsfw) probabilities, one per image: the rows of the
+    onnxruntime model and of the torch runtime alike."""
+    return [nsfw_row(float(np.clip(p[1], 0, 1)), {"sfw": float(p[0]), "nsfw": float(p[1])}) for p in probs]

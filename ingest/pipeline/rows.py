@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..core.rows import ImageRow, ImageRunRow
 from ..core.stages import STAGES
 from ..models import Model
 from ..warehouse.db import Batch
@@ -50,19 +51,21 @@ class RowMapper:
         stats.seen += 1
         for seconds_key, seconds in done.seconds.items():
             stats.add_time(seconds_key, seconds)
-        batch.add("images", [{
+        image: ImageRow = {
             "image_id": key, "dataset": self.dataset, "split": ref.split, "wnid": ref.wnid,
             "rel_path": ref.stored_path, "file_bytes": decoded.file_bytes, "sha256": decoded.sha256,
             "width": decoded.width, "height": decoded.height, "decode_error": decoded.error,
-        }])
+        }
+        batch.add("images", [image])
         any_error = decoded.error is not None
         for index in done.item.stages:
             run_id = self.run_ids[index]
             error = decoded.error or done.errors.get(index)
             if error is None and index not in done.outcomes:
                 error = f"{self.models[index].stage}: no result"  # never silent
-            batch.add("image_runs", [{"run_id": run_id, "image_id": key, "status": "error" if error else "ok",
-                                      "error": error}])
+            outcome: ImageRunRow = {"run_id": run_id, "image_id": key, "status": "error" if error else "ok",
+                                    "error": error}
+            batch.add("image_runs", [outcome])
             if error is not None:
                 any_error = True
                 continue

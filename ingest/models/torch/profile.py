@@ -21,11 +21,13 @@ import numpy as np
 import torch
 
 from ...core.errors import CensusError
+from ...core.rows import FaceRow, NsfwRow, PredictionRow
 from .. import Model
 from ..classify_efficientnet import EfficientNetLite0
+from ..faces_dlib import age_gender_rows
 from ..faces_retinaface import MEAN_BGR, RetinaFaceAgeGender, priors
 from ..imagenet import top5_rows
-from ..nsfw_opennsfw import OpenNsfw
+from ..nsfw_opennsfw import OpenNsfw, open_nsfw_rows
 
 #: the models this engine runs, and the networks each needs
 NETWORKS_OF: dict[type[Model], tuple[str, ...]] = {
@@ -154,16 +156,14 @@ class TorchProfile:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
         return out
 
-    def _nsfw(self, images: list[torch.Tensor], clock: StageClock) -> list[dict[str, Any]]:
+    def _nsfw(self, images: list[torch.Tensor], clock: StageClock) -> list[NsfwRow]:
         from .preprocess import nsfw_batch
 
         with clock("nsfw"):
             probs = self.nets["open_nsfw"](nsfw_batch(images)).float().cpu().numpy()
-        # as OpenNsfw.infer
-        return [{"nsfw_score": float(np.clip(p[1], 0, 1)),
-                 "probs": json.dumps({"sfw": float(p[0]), "nsfw": float(p[1])})} for p in probs]
+        return open_nsfw_rows(probs)
 
-    def _classify(self, images: list[torch.Tensor], clock: StageClock) -> list[list[dict[str, Any]]]:
+    def _classify(self, images: list[torch.Tensor], clock: StageClock) -> list[list[PredictionRow]]:
         from scipy.special import softmax
 
         from .preprocess import classify_batch
@@ -175,7 +175,7 @@ class TorchProfile:
 
     # -- faces ------------------------------------------------------------------------------
     def _faces(self, model: RetinaFaceAgeGender, images: list[torch.Tensor], scales: list[float],
-               clock: StageClock) -> list[list[dict[str, Any]]]:
+               clock: StageClock) -> list[list[FaceRow]]:
         with clock("retinaface"):
             found, inputs = self._detect(model, images, scales)
         with clock("chips"):
@@ -186,7 +186,7 @@ class TorchProfile:
         with clock("age_gender"):
             age_probs = self.nets["age"](age_in).float().cpu().numpy()
             gender = self.nets["gender"](gender_in).float().cpu().numpy()
-        return self._face_rows(model, found, age_probs, gender)
+        return age_gender_rows(found, age_probs, gender, self.manifest, model.det_score)
 
     def _detect(self, model: RetinaFaceAgeGender, images: list[torch.Tensor], scales: list[float]):
         """Per image its faces (box in the original's pixels, probability, landmarks in the
@@ -234,26 +234,6 @@ class TorchProfile:
         spec = self.manifest
         return (chip_batch(torch.cat(ages), spec["age"]["input"]["normalization"]["means"]),
                 chip_batch(torch.cat(genders), spec["gender"]["input"]["normalization"]["means"]))
-
-    def _face_rows(self, model: RetinaFaceAgeGender, found: list[list[dict[str, Any]]], age_probs: np.ndarray,
-                   gender: np.ndarray) -> list[list[dict[str, Any]]]:
-        """The faces rows, as DlibAgeGender.infer builds them."""
-        weights = np.asarray(self.manifest["age"]["age_weights"], dtype=np.float64)
-        ages = age_probs.astype(np.float64) @ weights
-        male = self.manifest["gender"]["labels"].index("male")
-        results, cursor = [], 0
-        for faces in found:
-            rows = []
-            for idx, face in enumerate(faces):
-                x1, y1, x2, y2 = face["box"]
-                rows.append({
-                    "face_idx": idx, "det_score": model._det_score(face["margin"]), "det_raw_score": face["margin"],
-                    "x1": x1, "y1": y1, "x2": x2, "y2": y2, "age": float(ages[cursor]),
-                    "gender_score": float(np.clip(gender[cursor, male], 0.0, 1.0)),
-                })
-                cursor += 1
-            results.append(rows)
-        return results
 
 
 def run_isolated(profile: TorchProfile, images: Sequence[torch.Tensor], stage_sets: Sequence[Sequence[int]],
