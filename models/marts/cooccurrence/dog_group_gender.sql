@@ -1,8 +1,9 @@
 -- Appendix B.3 / Figure 14a of the 2020 paper: class-wise mean apparent gender of the
--- persons co-occurring with dogs, per face annotator, dataset and dog group (train split,
--- classes with at least one kept face). var dog_grouping picks the seed column: `akc`
--- (akc_group, today's AKC groups) or `paper` (paper_group, the groups the paper's notebook
--- assigned, which reproduce its Figure 14a counts).
+-- persons co-occurring with dogs, per face annotator, dataset and dog group (each dataset's
+-- audit split, int_audit_splits: train; classes with at least one kept face). var
+-- dog_grouping picks the seed column: `akc` (akc_group, today's AKC groups) or `paper`
+-- (paper_group, the groups the paper's notebook assigned, which reproduce its Figure 14a
+-- counts).
 with dog_classes as (
     select
         census.annotator,
@@ -20,7 +21,9 @@ with dog_classes as (
     from {{ ref('class_census') }} as census
     inner join {{ ref('akc_dog_groups') }} as groups
         on census.wnid = groups.wnid
-    where census.split = 'train' and census.n_faces > 0
+    inner join {{ ref('int_audit_splits') }} as audit
+        on census.dataset = audit.dataset and census.split = audit.split
+    where census.n_faces > 0
 )
 
 select

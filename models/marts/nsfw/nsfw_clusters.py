@@ -1,8 +1,8 @@
 """Appendix B.2 / Table 5 of the 2020 paper: Affinity Propagation over classes.
 
-One clustering per (NSFW model, face annotator, dataset), over EVERY train-split class of the
-dataset with a mean NSFW score, in the plane mean NSFW x mean gender (Figure 12, left; with var
-nsfw_cluster_use_age, mean age too). Each feature is standardised (z-score over the classes
+One clustering per (NSFW model, face annotator, dataset), over EVERY class of the dataset's
+audit split (int_audit_splits: train where it has one) with a mean NSFW score, in the plane
+mean NSFW x mean gender (Figure 12, left; with var nsfw_cluster_use_age, mean age too). Each feature is standardised (z-score over the classes
 that have it, population std) first, so that age in years cannot swamp scores in [0, 1]. A class
 with fewer than var nsfw_cluster_min_faces kept faces has no usable mean gender (or age): it sits
 at that axis' mean (z = 0), so its NSFW score alone places it; the most explicit classes often
@@ -97,17 +97,21 @@ def model(dbt, session):
     use_age = str(dbt.config.get("use_age")).strip().lower() in ("true", "1", "yes")
     feature_columns = ["mean_nsfw", "gender_feature"] + (["age_feature"] if use_age else [])
 
+    audit_splits = dbt.ref("int_audit_splits").project("dataset, split").df()
     nsfw = (
         dbt.ref("class_nsfw")
-        .filter("split = 'train' and mean_nsfw is not null")
-        .project("annotator, dataset, wnid, mean_nsfw, n_images")
+        .filter("mean_nsfw is not null")
+        .project("annotator, dataset, split, wnid, mean_nsfw, n_images")
         .df()
+        .merge(audit_splits, on=["dataset", "split"])
+        .drop(columns="split")
     )
     faces = (
         dbt.ref("class_census")
-        .filter("split = 'train'")
-        .project("annotator, dataset, wnid, mean_gender, mean_age, n_faces")
+        .project("annotator, dataset, split, wnid, mean_gender, mean_age, n_faces")
         .df()
+        .merge(audit_splits, on=["dataset", "split"])
+        .drop(columns="split")
     )
     frames = []
     for (nsfw_annotator, dataset), nsfw_part in nsfw.groupby(["annotator", "dataset"], sort=True):
