@@ -2,8 +2,9 @@
 
 One clustering per (NSFW model, face annotator, dataset), over EVERY class of the dataset's
 audit split (int_audit_splits: train where it has one) with a mean NSFW score, in the plane
-mean NSFW x mean gender (Figure 12, left; with var nsfw_cluster_use_age, mean age too). Each feature is standardised (z-score over the classes
-that have it, population std) first, so that age in years cannot swamp scores in [0, 1]. A class
+mean NSFW x mean gender (Figure 12, left; with var nsfw_cluster_use_age, mean age too). Each
+feature is standardised (z-score over the classes that have it, population std) first, so that
+age in years cannot swamp scores in [0, 1]. A class
 with fewer than var nsfw_cluster_min_faces kept faces has no usable mean gender (or age): it sits
 at that axis' mean (z = 0), so its NSFW score alone places it; the most explicit classes often
 show no face at all, and leaving them out would keep them off the shortlist. Where no face
