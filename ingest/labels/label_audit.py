@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.errors import CensusError
+from ..warehouse.db import transaction
 
 WORDNET_DIR = Path(os.environ.get("CENSUS_WORDNET", "/usr/share/wordnet"))
 LABEL_SETS = ("ilsvrc1k", "imagenet21k")
@@ -193,16 +194,11 @@ def write(con, rows: list[SynsetRow]) -> int:
     import pyarrow as pa
 
     table = pa.Table.from_pylist([asdict(r) for r in rows])
-    con.execute("begin")
-    try:
+    with transaction(con):
         for set_name in {r.label_set for r in rows}:
             con.execute("delete from raw.label_synsets where label_set = ?", [set_name])
         con.register("_label_rows", table)
         columns = ", ".join(table.column_names)
         con.execute(f"insert into raw.label_synsets ({columns}) select {columns} from _label_rows")
         con.unregister("_label_rows")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return len(rows)

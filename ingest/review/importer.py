@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..core.errors import CensusError
 from ..core.import_checks import Problems, numeric
-from ..warehouse.db import connect, init_schema, now
+from ..warehouse.db import connect, init_schema, now, transaction
 from ..warehouse.importer import _resolve_images, read_table
 from .questions import MAX_NOTE, QUESTIONS, check_reviewer, review_id
 
@@ -139,17 +139,12 @@ def import_reviews(path: Path, *, dataset: str, annotator: str | None = None, db
         _check_existing(con, rows, problems)
         problems.raise_if_any(path)
         rows = rows.astype({"face_idx": "Int64"})
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             con.register("_reviews", rows)
             con.execute("insert into raw.reviews (review_id, dataset, reviewer, image_id, annotator, face_idx,"
                         " question, answer, reviewed_at, note) select review_id, dataset, reviewer, image_id,"
                         " annotator, cast(face_idx as integer), question, answer, reviewed_at, note from _reviews")
             con.unregister("_reviews")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
     return {"rows": len(rows), "reviewers": rows["reviewer"].nunique(), "images": rows["image_id"].nunique()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..warehouse.db import connect, init_schema
+from ..warehouse.db import connect, init_schema, transaction
 from .store import ReviewStore, default_store_path
 
 COLUMNS = ("review_id", "dataset", "reviewer", "image_id", "annotator", "face_idx", "question", "answer",
@@ -28,8 +28,7 @@ def land_reviews(db: Path | None = None, store_path: Path | None = None) -> dict
     con = connect(db)
     try:
         init_schema(con)
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             con.register("_answers", frame)
             before = con.execute("select count(*) from raw.reviews").fetchall()[0][0]
             cols = ", ".join(COLUMNS)
@@ -43,10 +42,6 @@ def land_reviews(db: Path | None = None, store_path: Path | None = None) -> dict
                 f"      and r.face_idx is not distinct from a.face_idx))")
             added = con.execute("select count(*) from raw.reviews").fetchall()[0][0] - before
             con.unregister("_answers")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
     store.mark_landed(list(frame["review_id"]))

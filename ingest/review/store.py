@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..core.config import database_path
 from ..core.errors import CensusError
+from ..warehouse.db import transaction
 from .questions import QUESTIONS, item_key, review_id
 
 #: labels per item the queue aims for (two reviewers give an agreement measure)
@@ -166,20 +167,14 @@ class ReviewStore:
                       for p in prior.itertuples(index=False) if p.question in QUESTIONS}
         snapshot = Snapshot(utc_now(), warehouse, len(rows))
         marks = ", ".join("?" * (2 + len(QUEUE_COLUMNS)))
-        with self.connect() as con:
-            con.execute("begin immediate")
-            try:
-                con.execute("delete from queue_items where dataset = ?", [dataset])
-                con.execute("delete from prior_labels where dataset = ?", [dataset])
-                con.executemany(f"insert into queue_items (dataset, item_key, {', '.join(QUEUE_COLUMNS)}) "
-                                f"values ({marks})", rows)
-                con.executemany("insert or ignore into prior_labels values (?, ?, ?)", sorted(prior_rows))
-                con.execute("insert or replace into snapshots values (?, ?, ?, ?)",
-                            [dataset, snapshot.taken_at, warehouse, snapshot.n_items])
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+        with self.connect() as con, transaction(con, "begin immediate"):
+            con.execute("delete from queue_items where dataset = ?", [dataset])
+            con.execute("delete from prior_labels where dataset = ?", [dataset])
+            con.executemany(f"insert into queue_items (dataset, item_key, {', '.join(QUEUE_COLUMNS)}) "
+                            f"values ({marks})", rows)
+            con.executemany("insert or ignore into prior_labels values (?, ?, ?)", sorted(prior_rows))
+            con.execute("insert or replace into snapshots values (?, ?, ?, ?)",
+                        [dataset, snapshot.taken_at, warehouse, snapshot.n_items])
         return snapshot
 
     def snapshot(self, dataset: str) -> Snapshot | None:
@@ -248,24 +243,19 @@ class ReviewStore:
         """Insert one answer; AlreadyAnswered when this reviewer answered the item before."""
         rid = review_id(dataset, reviewer, item["question"], item["image_id"], item["annotator"], item["face_idx"])
         with self.connect() as con:
-            con.execute("begin immediate")
             try:
-                landed = con.execute("select 1 from prior_labels where dataset = ? and item_key = ? and reviewer = ?",
-                                     [dataset, item["item_key"], reviewer]).fetchone()
-                if landed:
-                    raise AlreadyAnswered
-                con.execute(
-                    "insert into answers (review_id, dataset, reviewer, item_key, question, image_id, annotator,"
-                    " face_idx, answer, reviewed_at, note) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [rid, dataset, reviewer, item["item_key"], item["question"], item["image_id"],
-                     item["annotator"], item["face_idx"], answer, utc_now(), note or None])
-                con.execute("commit")
+                with transaction(con, "begin immediate"):
+                    landed = con.execute("select 1 from prior_labels where dataset = ? and item_key = ? "
+                                         "and reviewer = ?", [dataset, item["item_key"], reviewer]).fetchone()
+                    if landed:
+                        raise AlreadyAnswered
+                    con.execute(
+                        "insert into answers (review_id, dataset, reviewer, item_key, question, image_id, annotator,"
+                        " face_idx, answer, reviewed_at, note) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [rid, dataset, reviewer, item["item_key"], item["question"], item["image_id"],
+                         item["annotator"], item["face_idx"], answer, utc_now(), note or None])
             except sqlite3.IntegrityError:
-                con.execute("rollback")
                 raise AlreadyAnswered from None
-            except BaseException:
-                con.execute("rollback")
-                raise
         return rid
 
     def answers(self, *, pending_only: bool = False) -> pd.DataFrame:
@@ -277,11 +267,9 @@ class ReviewStore:
 
     def mark_landed(self, review_ids: list[str]) -> None:
         stamp = utc_now()
-        with self.connect() as con:
-            con.execute("begin immediate")
+        with self.connect() as con, transaction(con, "begin immediate"):
             con.executemany("update answers set landed_at = ? where review_id = ? and landed_at is null",
                             [(stamp, rid) for rid in review_ids])
-            con.execute("commit")
 
 
 def _plain(value):

@@ -5,18 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from .. import __version__
 from ..core.config import SCHEMA_SQL, database_path
 from ..core.errors import CensusError, WarehouseBusy
 from ..core.ids import new_run_id
+from ..core.rows import RunRow
 from ..core.stages import STAGES, raw_tables
+from .frame import rows_frame
 
 #: schemas inside the warehouse: a file named after one of them cannot be opened unambiguously
 SCHEMA_NAMES = frozenset({"raw", "main", "staging", "intermediate", "reference", "meta", "system", "temp"})
@@ -52,6 +55,22 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(stage.ddl)
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection | sqlite3.Connection,
+                begin: str = "begin transaction") -> Iterator[None]:
+    """Run the block in one transaction: commit at its end, roll back on any exception, Ctrl-C included."""
+    con.execute(begin)
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        # a failed statement or commit (disk full) may have ended the transaction already;
+        # the first error is the one to tell
+        with contextlib.suppress(duckdb.Error, sqlite3.Error):
+            con.execute("rollback")
+        raise
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -65,7 +84,7 @@ def run_row(
     params: dict,
     device: str | None = None,
     status: str = "running",
-) -> dict:
+) -> RunRow:
     """A new raw.runs row (a fresh run_id, started now), for the warehouse or a run's parts."""
     return {
         "run_id": new_run_id(), "stage": stage, "annotator": annotator, "model_digest": model_digest,
@@ -148,25 +167,18 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     """Land a batch atomically: an image's result rows never exist without its run row."""
     if not batch.rows["images"] and not batch.rows["image_runs"]:
         return
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for name, rows in batch.rows.items():  # in this order: images first, results after their run rows
             if not rows:
                 continue
             columns = writable_columns(con, name)  # table names come from the stage registry
-            con.register("_batch_frame", pa.table({c: [row.get(c) for row in rows] for c in columns}))
+            con.register("_batch_frame", rows_frame(name, rows, columns))
             cols = ", ".join(columns)
             conflict = IMAGES_CONFLICT if name == "images" else ""
             con.execute(
                 f"insert into raw.{name} ({cols}) select {cols} from _batch_frame{conflict}"
             )
             con.unregister("_batch_frame")
-        con.execute("commit")
-    except BaseException:  # Ctrl-C included: never leave the transaction open
-        # a failed commit (disk full) may have ended the transaction already; the first error is the one to tell
-        with contextlib.suppress(duckdb.Error):
-            con.execute("rollback")
-        raise
 
 
 def mark_stale_runs(con: duckdb.DuckDBPyConnection) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..core.errors import CensusError
 from ..core.import_checks import ImportContext, Problems, arrow_frame, as_integers, column_names
 from ..core.stages import importable
-from .db import connect, init_schema, now, start_run
+from .db import connect, init_schema, now, start_run, transaction
 
 
 class AlreadyImported(CensusError):
@@ -142,8 +142,7 @@ def import_file(path: Path, *, kind: str, annotator: str, dataset: str,
 
 
 def _land(con, stage, annotator, dataset, path, digest, tables: dict[str, pd.DataFrame], processed) -> dict:
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         run_id = start_run(con, stage=stage.name, annotator=annotator, dataset=dataset,
                            model_digest=None, device=None, status="running",
                            params={"imported_from": path.name, "file_sha256": digest})
@@ -162,10 +161,6 @@ def _land(con, stage, annotator, dataset, path, digest, tables: dict[str, pd.Dat
             con.unregister("_rows")
         con.execute("update raw.runs set status = 'complete', finished_at = ? where run_id = ?",
                     [now(), run_id])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     counts = {table: len(rows) for table, rows in tables.items()}
     return {"run_id": run_id, "images": len(processed), "rows": counts.get(stage.table, 0),
             "extra_rows": {t: n for t, n in counts.items() if t != stage.table}}

@@ -28,7 +28,7 @@ from ..core.config import database_path
 from ..core.errors import CensusError
 from ..core.import_checks import check_part
 from ..core.stages import raw_tables
-from .db import IMAGES_CONFLICT, connect, init_schema, now
+from .db import IMAGES_CONFLICT, connect, init_schema, now, transaction
 from .merge import Column, check_columns, sql_identifier
 from .parts import RUNS_FILE, part_dirs, read_parquet, run_folders
 
@@ -158,20 +158,15 @@ def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str,
     except CensusError as error:
         raise FolderRefused(str(error)) from None
     before = {t: con.execute(f"select count(*) from raw.{sql_identifier(t)}").fetchone()[0] for t in raw_tables()}
-    con.execute("begin transaction")
     try:
-        statuses = _land_runs(con, folder)
-        for table, path in files:
-            _land_file(con, table, path)
-        con.execute("commit")
-    except BaseException as error:  # Ctrl-C included: nothing of the run lands
-        with contextlib.suppress(duckdb.Error):
-            con.execute("rollback")
-        if isinstance(error, duckdb.Error):
-            raise CensusError(f"Cannot land {folder}, nothing of its run was landed: {error}") from None
-        if isinstance(error, CensusError):
-            raise FolderRefused(str(error)) from None
-        raise
+        with transaction(con):  # Ctrl-C included: nothing of the run lands
+            statuses = _land_runs(con, folder)
+            for table, path in files:
+                _land_file(con, table, path)
+    except duckdb.Error as error:
+        raise CensusError(f"Cannot land {folder}, nothing of its run was landed: {error}") from None
+    except CensusError as error:
+        raise FolderRefused(str(error)) from None
     finally:
         for frame in (FRAME, RUNS_FRAME):
             with contextlib.suppress(duckdb.Error):

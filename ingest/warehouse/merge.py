@@ -16,7 +16,7 @@ import duckdb
 from ..core.config import database_path
 from ..core.errors import CensusError
 from ..core.stages import SIDE_TABLES, optional_tables, raw_tables
-from .db import connect, init_schema
+from .db import connect, init_schema, transaction
 
 ALIAS = "census_merge_shard"
 # Shard column types a target column of the key type accepts without loss.
@@ -127,22 +127,17 @@ def _plan(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, list[str]]:
 
 def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Path) -> dict[str, int]:
     added: dict[str, int] = {}
-    con.execute("begin transaction")
     try:
-        for table, columns in plan.items():
-            names = ", ".join(map(sql_identifier, columns))
-            target = f"raw.{sql_identifier(table)}"
-            before = con.execute(f"select count(*) from {target}").fetchone()[0]
-            con.execute(f"insert into {target} ({names}) select {names} "
-                        f"from {ALIAS}.raw.{sql_identifier(table)} on conflict do nothing")
-            added[table] = con.execute(f"select count(*) from {target}").fetchone()[0] - before
-        con.execute("commit")
+        with transaction(con):
+            for table, columns in plan.items():
+                names = ", ".join(map(sql_identifier, columns))
+                target = f"raw.{sql_identifier(table)}"
+                before = con.execute(f"select count(*) from {target}").fetchone()[0]
+                con.execute(f"insert into {target} ({names}) select {names} "
+                            f"from {ALIAS}.raw.{sql_identifier(table)} on conflict do nothing")
+                added[table] = con.execute(f"select count(*) from {target}").fetchone()[0] - before
     except duckdb.Error as error:
-        con.execute("rollback")
         raise CensusError(f"Cannot merge {other}, nothing was merged: {error}") from error
-    except BaseException:
-        con.execute("rollback")
-        raise
     return added
 
 
