@@ -2,10 +2,10 @@
 rel_path to bytes for every engine).
 
 A rel_path is a plain path relative to the dataset root, or a locator
-``<container>#<member>``: ``shard.tar#<key>`` (a webdataset sample) or
-``file.parquet#<row>`` (a row of a Parquet file of image bytes). A plain file whose name
-holds ``.tar#`` or ``.parquet#`` is still read as that file when it exists. Containers are
-read only inside the dataset root, as files are.
+``<container>#<member>`` of a container layout of the registry (``layouts/registry.py``):
+``shard.tar#<key>`` (a webdataset sample) or ``file.parquet#<row>`` (a row of a Parquet file
+of image bytes). A plain file whose name holds ``.tar#`` or ``.parquet#`` is still read as that
+file when it exists. Containers are read only inside the dataset root, as files are.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import os
 from pathlib import Path
 
 from ..images.decode import Decoded, NotRead, decode_bytes, decode_path
-
-CONTAINERS = (".tar", ".parquet")
+from .layouts.registry import containers
 
 
 def split_locator(rel_path: str) -> tuple[str, str, str] | None:
     """(container rel_path, kind, member) for a locator, or None for a plain path."""
-    for suffix in CONTAINERS:
+    for suffix in containers():
         marker = f"{suffix}#"
         index = rel_path.lower().find(marker)
         if index > 0:
@@ -39,15 +38,7 @@ def read_ref(root: Path, rel_path: str) -> bytes:
     if parts is None:
         raise ValueError("not a locator")
     container, kind, member = parts
-    if kind == ".tar":
-        from .webdataset import read_sample
-
-        return read_sample(root / container, member, root)
-    from .parquet_images import read_row
-
-    if not member.isdigit():
-        raise NotRead(f"row {member!r} of a Parquet file is not a row number")
-    return read_row(root / container, int(member), root)
+    return containers()[kind].read(root / container, member, root)
 
 
 def decode_ref(root: Path, rel_path: str, max_side: int | None) -> Decoded:

@@ -21,8 +21,9 @@ def test_every_command_has_help():
 
 
 def test_run_help_lists_the_choices_of_each_closed_option():
-    from ingest.core.choices import Device, LabelCheck, Layout, values
+    from ingest.core.choices import Device, LabelCheck, values
     from ingest.models.profiles import PROFILES
+    from ingest.sources.layouts import LayoutChoice as Layout
 
     result = runner.invoke(app, ["run", "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
