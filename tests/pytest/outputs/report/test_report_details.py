@@ -15,6 +15,7 @@ README's). The sentences built from the data must hold in the degenerate cases.
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import re
 from html.parser import HTMLParser
@@ -30,7 +31,8 @@ from test_report import dbt_build_models
 from ingest.core.classes import UNLABELLED, class_names, named, short_name
 from ingest.devtools.synthetic import generate_warehouse
 from ingest.outputs.card import build_card
-from ingest.outputs.report import _r_text, _short_labels, build_report, warehouse_words, write_report
+from ingest.outputs.report import build_report, warehouse_words, write_report
+from ingest.outputs.report.words import r_text, short_labels
 from ingest.outputs.summary import print_summary
 
 PHOTOS = "photos"
@@ -178,11 +180,10 @@ def test_photos_report_reads_cleanly_in_the_browser(two_datasets, tmp_path):
 # ---------------------------------------------------------------- the page's text
 def test_degenerate_sentences_and_intervals(two_datasets):
     page = build_report(two_datasets, dataset=PHOTOS)
-    said = " ".join(readings(page))
+    said = html.unescape(" ".join(readings(page)))
     assert "the most: (" not in said and ":  (" not in said and "most: ," not in said
     assert "the most apparent minors: the unlabelled images (1 face)" in said
-    assert "1 class has at least one apparent minor for synthetic/faces-a, outside the paper's" in said.replace(
-        "&#x27;", "'")
+    assert "1 class has at least one apparent minor for synthetic/faces-a, outside the paper's" in said
     assert "Highest eta: the unlabelled images (1.00; 46 images)" in said
     assert "1 of 2 classes with a defined skewness leans toward apparent women" in said
     assert " to 49.1 %" not in said
@@ -244,7 +245,7 @@ def test_header_names_the_warehouse_file(two_datasets, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- units
 def test_short_labels_stay_distinct():
     names = [LONG.format(i) for i in range(1, 7)] + ["bus", "x" * 80, "x" * 79 + "y"]
-    cuts = _short_labels(names)
+    cuts = short_labels(names)
     assert len(set(cuts.values())) == len(names)
     assert cuts["bus"] == "bus" and all(len(c) < len(n) for n, c in cuts.items() if len(n) > 40)
     assert all(not c.endswith("…") for c in cuts.values())
@@ -263,10 +264,10 @@ def test_class_names():
 
 
 def test_pearson_r_text():
-    assert _r_text(1.0, 2) == "r = 1.000 from only 2 classes: too few to mean anything"
-    assert _r_text(0.82, 1000) == "r = 0.820 (1,000 classes)"
-    assert _r_text(float("nan"), 1) == "r undefined (from 1 class)"
-    assert _r_text(pd.NA, 5).startswith("r undefined")
+    assert r_text(1.0, 2) == "r = 1.000 from only 2 classes: too few to mean anything"
+    assert r_text(0.82, 1000) == "r = 0.820 (1,000 classes)"
+    assert r_text(float("nan"), 1) == "r undefined (from 1 class)"
+    assert r_text(pd.NA, 5).startswith("r undefined")
 
 
 def test_other_wnids_are_named_from_the_label_audit(tmp_path):
