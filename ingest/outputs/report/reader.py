@@ -83,4 +83,3 @@ def primary_model(frame: pd.DataFrame, weight: str = "n_images") -> str:
     totals = frame.groupby("model")[weight].sum().reset_index().sort_values([weight, "model"],
                                                                              ascending=[False, True])
     return str(totals["model"].iloc[0])
-

@@ -96,5 +96,3 @@ def fmt(value, digits: int = 2) -> str:
 
 def pct(value, digits: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{100 * value:.{digits}f} %"
-
-

@@ -11,8 +11,7 @@ from ..render import prose
 def human_delta(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("human_delta", "Accuracy where persons appear unevenly (Appendix B.6, Figure 16)",
-                prose("human_delta"))
+    s = Section("human_delta", "Accuracy where persons appear unevenly (Appendix B.6, Figure 16)", prose("human_delta"))
     delta = m.frame("class_human_delta", ["annotator", "wnid", "human_delta", "is_top_k"], ["dataset"])
     acc = m.frame("class_accuracy", ["annotator", "wnid", "top5", "n_images"], ["dataset"], where="split = 'val'")
     tests = m.frame("human_delta_ttest", ["classifier_annotator", "face_annotator", "top_k", "n_top", "n_rest",
@@ -52,5 +51,3 @@ def human_delta(m: Marts) -> Section:
                                        "mean_top": "top-5 acc. (top-k)", "mean_rest": "top-5 acc. (rest)",
                                        "t_statistic": "Welch t", "dof": "dof", "p_value": "p"}, digits=3))
     return s
-
-

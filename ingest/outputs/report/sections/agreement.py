@@ -14,8 +14,7 @@ from ..words import MIN_CLASSES_R, plural, r_text
 def agreement(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("agreement", "Do two face models agree? (Figure 10b of the 2020 paper)",
-                prose("agreement"))
+    s = Section("agreement", "Do two face models agree? (Figure 10b of the 2020 paper)", prose("agreement"))
     pairs = m.frame("annotator_agreement", ["annotator_a", "annotator_b", "split", "n_classes", "pearson_eta",
                                             "pearson_gender_skewness", "pearson_mean_age"],
                     ["dataset", "n_classes_gender_skewness", "n_classes_mean_age"])
@@ -76,5 +75,3 @@ def _r_cell(r, n: int) -> str:
     if pd.isna(r):
         return f"– (n = {n:,})"
     return f"{r:.3f} (n = {n:,})" + (": too few" if n < MIN_CLASSES_R else "")
-
-

@@ -14,8 +14,7 @@ from ..words import axis_labels, leaders, plural
 def class_census(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("classes", "Persons and apparent gender per class (Appendix B.1, Figure 10a)",
-                prose("classes"))
+    s = Section("classes", "Persons and apparent gender per class (Appendix B.1, Figure 10a)", prose("classes"))
     df = m.frame("class_census", ["annotator", "wnid", "split", "n_images", "n_faces", "eta", "gender_skewness",
                                   "mean_gender"], ["dataset", "eta_lo", "eta_hi"])
     if df is None or df.empty:
@@ -91,8 +90,7 @@ def _skew_words(classes: pd.DataFrame) -> str:
 def minors(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("minors", "Classes with apparent minors (beyond the paper's hand-found list, B.4)",
-                prose("minors"))
+    s = Section("minors", "Classes with apparent minors (beyond the paper's hand-found list, B.4)", prose("minors"))
     df = m.frame("class_minors", ["annotator", "wnid", "split", "n_faces", "n_minors", "n_infants", "share_minors",
                                   "is_paper_child_class"], ["dataset"])
     if df is None or df.empty:
@@ -135,5 +133,3 @@ def minors(m: Marts) -> Section:
                                  "n_minors": "apparent < 18", "n_infants": "apparent < 5", "share_minors": "share < 18",
                                  "listed": "B.4 list"}))
     return s
-
-

@@ -74,5 +74,3 @@ def cooccurrence(m: Marts) -> Section:
                "oboe, flute and violin most pro-women.")
     s.blocks.append(blocks.chart("instruments", chart, reading))
     return s
-
-

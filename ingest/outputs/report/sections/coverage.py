@@ -12,8 +12,7 @@ from ..words import axis_labels, plural
 def coverage(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("coverage", "Coverage: what was processed",
-                prose("coverage"))
+    s = Section("coverage", "Coverage: what was processed", prose("coverage"))
     df = m.frame("annotator_coverage", ["annotator", "stage", "n_images_ok", "n_images_error"], ["dataset"])
     if df is None or df.empty:
         return s.no_data(["annotator_coverage"])
@@ -41,4 +40,3 @@ def coverage(m: Marts) -> Section:
     s.blocks.append(blocks.table(df, {"dataset": "dataset", "stage": "stage", "model": "model",
                                 "n_images_ok": "images ok", "n_images_error": "errors (never ok)"}))
     return s
-

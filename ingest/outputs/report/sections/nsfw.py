@@ -14,8 +14,7 @@ from ..words import axis_labels, leaders, listing, plural
 def nsfw(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("nsfw", "NSFW by class and the review shortlist (Appendix B.2, Figure 12, Table 5)",
-                prose("nsfw"))
+    s = Section("nsfw", "NSFW by class and the review shortlist (Appendix B.2, Figure 12, Table 5)", prose("nsfw"))
     nsfw = m.frame("class_nsfw", ["annotator", "wnid", "split", "n_images", "mean_nsfw"], ["dataset"])
     nsfw = None if nsfw is None else nsfw[nsfw["mean_nsfw"].notna()].copy()
     if nsfw is None or nsfw.empty:
@@ -98,5 +97,3 @@ def _shortlist_gender(short: pd.DataFrame) -> str:
     lean = "apparent women" if gender < 0.5 else "apparent men"
     n_faces = int(known["n_faces"].sum())
     return f"their kept faces lean toward {lean} (mean apparent gender {gender:.2f} over {n_faces:,} faces)"
-
-

@@ -12,11 +12,12 @@ from ..words import axis_labels, pct
 
 PAPER_PERSON_SHARE = "7.6-10.3 %"  # 2020 paper, B.1: images of ImageNet with a person
 PAPER_2019 = {"pct_female": 41.62, "pct_over_60": 1.71, "pct_male_15_29": 27.11}  # 2019 paper, ILSVRC train
+
+
 def table4(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("humans", "Humans in the dataset (Table 4 of the 2020 paper)",
-                prose("humans"))
+    s = Section("humans", "Humans in the dataset (Table 4 of the 2020 paper)", prose("humans"))
     df = m.frame("census_overview", ["annotator", "split", "n_images", "n_images_with_faces", "n_faces", "n_women",
                                      "n_men", "share_images_with_faces", "mean_age_women", "mean_age_men"], ["dataset"])
     if df is None or df.empty:
@@ -115,5 +116,3 @@ def _with_interval(row: pd.Series, column: str) -> str:
     if (method is None or pd.isna(method)) and hi - lo <= 0:
         return f"{value} [no interval: the bootstrap has no spread; rebuild the marts]"
     return f"{value} [{lo:.2f}, {hi:.2f}]" + (" Wilson" if method == "wilson" else "")
-
-

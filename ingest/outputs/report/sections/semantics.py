@@ -12,8 +12,7 @@ from ..words import listing
 def semantics(m: Marts) -> Section:
     import altair as alt
 
-    s = Section("semantics", "Semantic map of the class labels (Appendix B.2.1, Figure 11)",
-                prose("semantics"))
+    s = Section("semantics", "Semantic map of the class labels (Appendix B.2.1, Figure 11)", prose("semantics"))
     df = m.frame("class_semantics", ["annotator", "stage", "split", "wnid", "label", "umap_x", "umap_y", "n_images",
                                      "eta", "gender_skewness", "mean_nsfw"], ["dataset"])
     if df is None or df.empty:
@@ -55,5 +54,3 @@ def semantics(m: Marts) -> Section:
     reading = "; ".join(readings)
     s.blocks.append(blocks.chart("semantics", chart, reading[:1].upper() + reading[1:] + "."))
     return s
-
-

@@ -74,5 +74,3 @@ def supercategories(m: Marts) -> Section:
     table = table.assign(_rank=table["supercategory"].map(rank)).sort_values(["_rank", "model"])
     s.blocks.append(blocks.table(table, columns))
     return s
-
-
