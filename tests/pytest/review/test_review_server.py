@@ -223,7 +223,7 @@ def test_a_port_in_use_is_one_sentence_and_nothing_is_written(review_world, tmp_
 def test_listens_on_loopback_by_default_and_refuses_a_missing_folder(review_world, tmp_path):
     import inspect
 
-    from ingest.cli import review_serve
+    from ingest.cli.review import review_serve
 
     assert inspect.signature(review_serve).parameters["host"].default == "127.0.0.1"
     result = runner.invoke(app, ["review", "serve", str(tmp_path / "nope")])
