@@ -1,7 +1,8 @@
 """The closed sets of values that options take, each as a string enum: Typer lists an enum's
 values in ``--help`` and rejects any other value with exit code 2. The library takes the
 same values as plain strings (``RunOptions`` from Python), and the module that uses each set
-checks it once: runtime (devices), layouts (layouts, label checks), profiles (profiles).
+checks it once: runtime (devices), layouts (label checks), profiles (profiles). The layouts'
+choices are built from their registry (``sources/layouts/registry.py``).
 
 Kept free of heavy imports: the command line builds its options from it at start-up."""
 
@@ -20,18 +21,6 @@ class EngineKind(StrEnum):
     local = "local"  # this machine's processes (in-process, CPU workers or GPU batches)
     ray = "ray"  # Ray Data actors, on a local Ray or a running cluster (--ray-address)
     torch = "torch"  # the default profile's networks in PyTorch on whole batches (CUDA, or the CPU)
-
-
-class Layout(StrEnum):
-    auto = "auto"  # ilsvrc when train/ holds wnid folders; webdataset, parquet or images when the root
-    # holds only .tar shards, only .parquet files, or images at least as many as its sub-folders hold;
-    # else folders
-    ilsvrc = "ilsvrc"
-    folders = "folders"
-    manifest = "manifest"
-    images = "images"  # a flat or nested folder of unlabelled images (split all, no label)
-    webdataset = "webdataset"  # webdataset .tar shards (key.jpg + key.txt + key.json), read as streams
-    parquet = "parquet"  # Parquet files with an image-bytes column, streamed by row group
 
 
 class LabelCheck(StrEnum):
