@@ -22,13 +22,13 @@ class FaceRow(TypedDict):
 
     face_idx: int
     det_score: float | None
-    det_raw_score: float | None
     x1: float
     y1: float
     x2: float
     y2: float
     age: float | None
     gender_score: float | None
+    det_raw_score: float | None
     verified: bool | None
     verdict: str | None
     evidence: str | None  # JSON text
@@ -110,9 +110,9 @@ def face_row(
 ) -> FaceRow:
     """A face row; the verification columns stay NULL for an annotator that verifies nothing."""
     x1, y1, x2, y2 = box
-    return {"face_idx": face_idx, "det_score": det_score, "det_raw_score": det_raw_score,
-            "x1": x1, "y1": y1, "x2": x2, "y2": y2, "age": age, "gender_score": gender_score,
-            "verified": verified, "verdict": verdict, "evidence": evidence}
+    return {"face_idx": face_idx, "det_score": det_score, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "age": age,
+            "gender_score": gender_score, "det_raw_score": det_raw_score, "verified": verified, "verdict": verdict,
+            "evidence": evidence}
 
 
 def nsfw_row(nsfw_score: float, probs: dict[str, float] | None = None) -> NsfwRow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from ingest.core.rows import nsfw_row
 from ingest.models import Model
 
 POISON_WIDTH = 77  # an image this wide kills the worker that prepares it
@@ -23,7 +24,7 @@ class Crasher(Model):
         return image.width
 
     def infer(self, prepared):
-        return [{"nsfw_score": width / 1000} for width in prepared]
+        return [nsfw_row(width / 1000) for width in prepared]
 
 
 def crasher_models() -> list[Model]:

@@ -193,8 +193,10 @@ def test_failed_read_never_erases_facts_read_fine(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute(SCHEMA_SQL.read_text())
     row = {"image_id": "i1", "dataset": "ds", "split": "train", "wnid": "cat", "rel_path": "cat/a.jpg"}
-    write_batch(con, Batch.of(images=[{**row, "file_bytes": 10, "sha256": "abc", "width": 4, "height": 3}]))
-    write_batch(con, Batch.of(images=[{**row, "decode_error": "file not found: gone"}]))
+    write_batch(con, Batch.of(images=[{**row, "file_bytes": 10, "sha256": "abc", "width": 4, "height": 3,
+                                       "decode_error": None}]))
+    write_batch(con, Batch.of(images=[{**row, "file_bytes": None, "sha256": None, "width": None, "height": None,
+                                       "decode_error": "file not found: gone"}]))
     assert con.execute("select sha256, width, decode_error from raw.images").fetchall() == [("abc", 4, None)]
 
 

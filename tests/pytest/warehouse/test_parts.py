@@ -131,8 +131,9 @@ def test_warehouse_is_free_for_readers_and_writers_while_a_parts_run_goes_on(tmp
 
 def _batch(run_id: str, names: list[str]) -> Batch:
     images = [{"image_id": n, "dataset": "ds", "split": "train", "wnid": "n01440764", "rel_path": f"train/{n}.JPEG",
-               "file_bytes": 10, "sha256": "ab" * 32, "width": 4, "height": 3} for n in names]
-    return Batch.of(images=images, image_runs=[{"run_id": run_id, "image_id": n, "status": "ok"} for n in names],
+               "file_bytes": 10, "sha256": "ab" * 32, "width": 4, "height": 3, "decode_error": None} for n in names]
+    return Batch.of(images=images,
+                    image_runs=[{"run_id": run_id, "image_id": n, "status": "ok", "error": None} for n in names],
                     nsfw=[{"run_id": run_id, "image_id": n, "nsfw_score": 0.5, "probs": '{"nsfw": 0.5}'}
                           for n in names])
 

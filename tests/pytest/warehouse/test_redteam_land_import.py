@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from ingest.cli import app
 from ingest.core.errors import CensusError
+from ingest.core.rows import face_row
 from ingest.warehouse.db import Batch, init_schema, run_row
 from ingest.warehouse.land import land_parts
 from ingest.warehouse.parts import PartsSink
@@ -35,13 +36,14 @@ def _faces_parts(root: Path, *, annotator: str, dataset: str, run_id: str | None
         row["run_id"] = run_id
     sink.start_runs([row])
     image = f"{dataset}-img"
-    values = {"det_score": 0.99, "x1": 1.0, "y1": 1.0, "x2": 3.0, "y2": 3.0, "age": 30.0, "gender_score": 0.5,
+    values = {**face_row(0, (1.0, 1.0, 3.0, 3.0), det_score=0.99, det_raw_score=None, age=30.0, gender_score=0.5),
               **(face or {})}
     sink.write(Batch.of(
         images=[{"image_id": image, "dataset": dataset, "split": "train", "wnid": "n02123045",
-                 "rel_path": f"train/{image}.JPEG", "file_bytes": 10, "sha256": "ab" * 32, "width": 4, "height": 4}],
-        image_runs=[{"run_id": row["run_id"], "image_id": image, "status": "ok"}],
-        faces=[{"run_id": row["run_id"], "image_id": image, "face_idx": 0, **values}]))
+                 "rel_path": f"train/{image}.JPEG", "file_bytes": 10, "sha256": "ab" * 32, "width": 4, "height": 4,
+                 "decode_error": None}],
+        image_runs=[{"run_id": row["run_id"], "image_id": image, "status": "ok", "error": None}],
+        faces=[{"run_id": row["run_id"], "image_id": image, **values}]))
     sink.finish("complete")
     sink.close()
     return sink.folder
