@@ -22,20 +22,19 @@ images as (
 ),
 
 -- the winning NSFW results that have a score row (int_image_outcomes carries the score)
-nsfw_scores as (
+nsfw_results as (
     select
         dataset,
         image_id,
-        any_value(split) as split,
-        any_value(wnid) as wnid,
-        max(nsfw_score) as nsfw_score
+        split,
+        wnid,
+        nsfw_score
     from {{ ref('int_image_outcomes') }}
     where
         stage = 'nsfw'
         and run_id is not null
         and n_result_rows > 0
         and not {{ is_reference('annotator') }}
-    group by dataset, image_id
 ),
 
 shortlist as (
@@ -46,16 +45,24 @@ shortlist as (
     where is_review_shortlist
 ),
 
+-- an image is flagged when its class is on the shortlist or any NSFW model scores it at least
+-- the minimum, so rows below it of an image off the shortlist never change its max: they are
+-- dropped before grouping, which leaves a few flagged images instead of every scored one
 flagged_images as (
     select
-        nsfw_scores.*,
-        shortlist.wnid is not null as on_shortlist
-    from nsfw_scores
+        nsfw_results.dataset,
+        nsfw_results.image_id,
+        any_value(nsfw_results.split) as split,
+        any_value(nsfw_results.wnid) as wnid,
+        max(nsfw_results.nsfw_score) as nsfw_score,
+        bool_or(shortlist.wnid is not null) as on_shortlist
+    from nsfw_results
     left join shortlist
-        on nsfw_scores.dataset = shortlist.dataset and nsfw_scores.wnid = shortlist.wnid
+        on nsfw_results.dataset = shortlist.dataset and nsfw_results.wnid = shortlist.wnid
     where
         shortlist.wnid is not null
-        or nsfw_scores.nsfw_score >= {{ var('review_nsfw_min_score') }}
+        or nsfw_results.nsfw_score >= {{ var('review_nsfw_min_score') }}
+    group by nsfw_results.dataset, nsfw_results.image_id
 ),
 
 flagged_classes as (
@@ -244,6 +251,16 @@ items as (
         reason,
         row_number() over (partition by dataset order by age, image_id, annotator, face_idx) as priority
     from minor_items
+),
+
+-- every item shows its image's highest NSFW score, read for the queued images only
+item_scores as (
+    select
+        image_id,
+        max(nsfw_score) as nsfw_score
+    from nsfw_results
+    where image_id in (select items.image_id from items)
+    group by image_id
 )
 
 select
@@ -261,11 +278,11 @@ select
     items.y2,
     items.det_score,
     items.age,
-    nsfw_scores.nsfw_score,
+    item_scores.nsfw_score,
     items.reason,
     cast(items.priority as bigint) as priority
 from items
 inner join images
     on items.image_id = images.image_id
-left join nsfw_scores
-    on items.image_id = nsfw_scores.image_id
+left join item_scores
+    on items.image_id = item_scores.image_id
