@@ -25,7 +25,7 @@ import duckdb
 
 from ..core.config import database_path
 from ..core.errors import CensusError
-from ..warehouse.db import connect
+from ..warehouse.db import connect, table_exists
 from .marts import MART_SCHEMA, PROJECT_DIR
 
 BUILD_LOG_SCHEMA = "meta"
@@ -33,15 +33,10 @@ BUILD_LOG = "mart_builds"
 BUILD_COMMAND = "dbt build --profiles-dir ."
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def raw_fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[object, dict[str, int]] | None:
     """(newest run time, row count of every raw table) now, as the post-hook records them;
     None without raw.runs."""
-    if not _exists(con, "raw", "runs"):
+    if not table_exists(con, "raw", "runs"):
         return None
     tables = [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = "
                                         "'raw' and table_type = 'BASE TABLE' order by 1").fetchall()]
@@ -69,7 +64,7 @@ def _when(value) -> str:
 
 def stale_sentence(con: duckdb.DuckDBPyConnection) -> str | None:
     """One sentence when a built mart is older than the raw rows, else None."""
-    if not _exists(con, BUILD_LOG_SCHEMA, BUILD_LOG):
+    if not table_exists(con, BUILD_LOG_SCHEMA, BUILD_LOG):
         return None
     now = raw_fingerprint(con)
     if now is None:

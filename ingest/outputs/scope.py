@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..core.errors import CensusError
+from ..warehouse.db import table_exists
 from .marts import MART_SCHEMA, columns_of
 
 #: the mart whose rows list every (model, stage, dataset) the marts describe
@@ -30,18 +31,13 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every dataset the marts describe (annotator_coverage) or the raw tables hold (raw.images),
     sorted: a dataset ingested since the last build is listed too."""
     parts = []
-    if _table_exists(con, MART_SCHEMA, COVERAGE):
+    if table_exists(con, MART_SCHEMA, COVERAGE):
         parts.append(f'select dataset from {MART_SCHEMA}."{COVERAGE}"')
-    if _table_exists(con, "raw", "images"):
+    if table_exists(con, "raw", "images"):
         parts.append("select dataset from raw.images")
     if not parts:
         return []
@@ -52,7 +48,7 @@ def datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def annotators(con: duckdb.DuckDBPyConnection, dataset: str | None) -> list[str]:
     """The models the coverage mart lists for the dataset (every dataset when None), sorted."""
-    if not _table_exists(con, MART_SCHEMA, COVERAGE):
+    if not table_exists(con, MART_SCHEMA, COVERAGE):
         return []
     where, params = ("where dataset = ?", [dataset]) if dataset is not None else ("", [])
     rows = con.execute(f'select distinct annotator from {MART_SCHEMA}."{COVERAGE}" {where} order by 1',

@@ -11,15 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..core.classes import named
-from ..warehouse.db import connect, table_counts
+from ..warehouse.db import connect, table_counts, table_exists
 from .freshness import stale_sentence
 from .scope import EVERYTHING, Scope, resolve
-
-
-def _has_table(con, schema: str, name: str) -> bool:
-    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    return con.execute(query, [schema, name]).fetchone()[0] > 0
-
 
 #: the one-line hint printed where a section needs the marts and they are not built
 BUILD_HINT = "run `dbt build --profiles-dir .` to build the marts"
@@ -29,7 +23,7 @@ def print_summary(console: Console, db=None, dataset: str | None = None, annotat
     """Raw row counts (the whole warehouse), then the marts' view of one dataset (and model)."""
     con = connect(db, read_only=True)
     try:
-        built = _has_table(con, "main", "annotator_coverage")
+        built = table_exists(con, "main", "annotator_coverage")
         scope = resolve(con, dataset, annotator) if built or dataset or annotator else EVERYTHING
         counts = table_counts(con)
         console.print("[bold]raw rows:[/] " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -39,9 +33,9 @@ def print_summary(console: Console, db=None, dataset: str | None = None, annotat
         if scope.describe():
             console.print(f"[bold]marts of[/] {escape(scope.describe())}", soft_wrap=True)
         _coverage(console, con, scope)
-        if _has_table(con, "main", "class_census"):
+        if table_exists(con, "main", "class_census"):
             _census(console, con, scope)
-        if _has_table(con, "main", "corrected_face_share"):
+        if table_exists(con, "main", "corrected_face_share"):
             _measured_error(console, con, scope)
     finally:
         con.close()
@@ -50,7 +44,7 @@ def print_summary(console: Console, db=None, dataset: str | None = None, annotat
 def _coverage(console: Console, con, scope: Scope = EVERYTHING) -> None:
     """Images ok and in error and result rows per stage, annotator and dataset, from the
     annotator_coverage mart (an image that failed and later succeeded counts once, as ok)."""
-    if not _has_table(con, "main", "annotator_coverage"):
+    if not table_exists(con, "main", "annotator_coverage"):
         console.print(f"per annotator: images processed: {BUILD_HINT}.", highlight=False)
         return
     table = Table(title="per annotator: images processed and result rows (annotator_coverage)")
@@ -79,7 +73,7 @@ def _census(console: Console, con, scope: Scope = EVERYTHING) -> None:
         table.add_row(escape(annotator), escape(dataset), escape(named(wnid)), escape(split), str(n_images), _fmt(eta),
                       str(n_faces), _fmt(age, 1), _fmt(gender))
     console.print(table)
-    if _has_table(con, "main", "demographics"):
+    if table_exists(con, "main", "demographics"):
         dataset_column = "dataset" if _has_column(con, "demographics", "dataset") else "null"
         for annotator, dataset, n_faces, pct_female, pct_over_60 in con.execute(
             f"select annotator, {dataset_column}, n_faces, pct_female, pct_over_60 "
@@ -94,7 +88,7 @@ def _census(console: Console, con, scope: Scope = EVERYTHING) -> None:
         ("class_accuracy", "select annotator, dataset, count(*), avg(top5) from {relation} "
                            "where split = 'val' group by 1, 2 order by 1, 2"),
     ):
-        if _has_table(con, "main", mart):
+        if table_exists(con, "main", mart):
             rows = con.execute(query.format(relation=scope.relation(con, mart))).fetchall()
             for annotator, dataset, n, value in rows:
                 measure = "highest class mean NSFW" if mart == "class_nsfw" else "mean val top-5"

@@ -27,6 +27,7 @@ from ..warehouse.db import (
     is_disk_full,
     mark_stale_runs,
     run_row,
+    table_exists,
 )
 from ..warehouse.sinks import Sink, WarehouseSink
 from .engines import EnginePlan, choose_engine
@@ -238,8 +239,7 @@ def _run_to_parts(run: Run, worklist: WorkList, listed: int) -> RunSummary:
     if run.db.exists():
         con = connect(run.db, read_only=True)
         try:
-            if con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                           "and table_name in ('runs', 'image_runs')").fetchone()[0] == 2:
+            if table_exists(con, "raw", "runs") and table_exists(con, "raw", "image_runs"):
                 _add_done(run, worklist, con)
         finally:
             con.close()

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ..core.config import database_path
 from ..core.errors import CensusError
-from ..warehouse.db import connect
+from ..warehouse.db import connect, table_exists
 from .store import QUEUE_COLUMNS, ReviewStore, Snapshot
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
 
 
 def read_queue(dataset: str, db: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The dataset's queue items and its existing labels (reviewer and item), read-only."""
     con = connect(db, read_only=True)
     try:
-        if not _exists(con, "main", "review_queue"):
+        if not table_exists(con, "main", "review_queue"):
             raise CensusError("The warehouse has no review_queue table yet: run `dbt build` first "
                               "(the queues come from the NSFW shortlist and the face marts).")
         known = con.execute("select count(*) from raw.images where dataset = ?", [dataset]).fetchone()[0]
@@ -37,7 +31,7 @@ def read_queue(dataset: str, db: Path | None = None) -> tuple[pd.DataFrame, pd.D
         items = con.execute(f"select {', '.join(QUEUE_COLUMNS)} from main.review_queue where dataset = ? "
                             "order by question, priority", [dataset]).df()
         prior = pd.DataFrame(columns=["reviewer", "question", "image_id", "annotator", "face_idx"])
-        if _exists(con, "raw", "reviews"):
+        if table_exists(con, "raw", "reviews"):
             prior = con.execute("select reviewer, question, image_id, annotator, face_idx from raw.reviews "
                                 "where dataset = ?", [dataset]).df()
         return items, prior

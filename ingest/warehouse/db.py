@@ -181,6 +181,12 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
             con.unregister("_batch_frame")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the warehouse holds schema.table (a table or a view)."""
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
 def mark_stale_runs(con: duckdb.DuckDBPyConnection) -> int:
     """Mark as failed the runs an earlier process left `running` (killed, power cut).
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ...core.csv_safe import escape_frame
 from ...core.errors import CensusError
-from ...warehouse.db import connect
+from ...warehouse.db import connect, table_exists
 
 COLUMNS = ("dataset", "rel_path", "image_id", "reason", "evidence")
 
@@ -37,9 +37,7 @@ def _value(value):
 def read_flags(db: Path | None, dataset: str | None) -> pd.DataFrame:
     con = connect(db, read_only=True)
     try:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
-                             "and table_name = 'confirmed_flags'").fetchone()[0]
-        if not exists:
+        if not table_exists(con, "main", "confirmed_flags"):
             raise CensusError("The warehouse has no confirmed_flags table yet: land the reviews "
                               "(`ingest review land`) and run `dbt build` first.")
         if dataset is not None and not con.execute("select count(*) from raw.images where dataset = ?",

@@ -50,7 +50,7 @@ from ...core.errors import CensusError
 from ...images.decode import is_inside
 from ...sources.layouts import stored_path
 from ...sources.locators import locator, split_locator
-from ...warehouse.db import connect, is_disk_full
+from ...warehouse.db import connect, is_disk_full, table_exists
 from .blur_containers import rewrite_parquet, rewrite_shard
 
 T = TypeVar("T")
@@ -89,16 +89,11 @@ class BlurReport:
                 "images_missing": len(self.missing), "other_files_failed": len(self.not_copied)}
 
 
-def _exists(con, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def read_faces(dataset: str, annotators: list[str] | None, db: Path | None) -> tuple[dict, dict]:
     """{rel_path: [(x1, y1, x2, y2), ...]} and counts, read-only from the marts."""
     con = connect(db, read_only=True)
     try:
-        if not _exists(con, "intermediate", "int_kept_faces"):
+        if not table_exists(con, "intermediate", "int_kept_faces"):
             raise CensusError("The warehouse has no census marts yet: run `dbt build` first "
                               "(the faces to blur are the kept faces the marts count).")
         if not con.execute("select count(*) from raw.images where dataset = ?", [dataset]).fetchone()[0]:
@@ -118,7 +113,7 @@ def read_faces(dataset: str, annotators: list[str] | None, db: Path | None) -> t
             "join raw.images as images on kept.image_id = images.image_id "
             f"where kept.dataset = ?{chosen}", [dataset, *(annotators or [])]).fetchall()
         confirmed = []
-        if _exists(con, "main", "confirmed_flags"):
+        if table_exists(con, "main", "confirmed_flags"):
             confirmed = con.execute(
                 "select flags.rel_path, faces.x1, faces.y1, faces.x2, faces.y2 "
                 "from main.confirmed_flags as flags "

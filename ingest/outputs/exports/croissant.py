@@ -32,7 +32,7 @@ from ...core.classes import imagenet_labels
 from ...core.config import FACE_MIN_SCORE
 from ...core.errors import CensusError
 from ...core.import_checks import REFERENCE_PREFIX
-from ...warehouse.db import connect
+from ...warehouse.db import connect, table_exists
 from ..card import CAVEAT
 from ..freshness import BUILD_COMMAND, stale_sentence
 from ..marts import built_marts, columns_of, mart_docs
@@ -440,8 +440,7 @@ def image_files(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[list[dict
     (counted in DuckDB, never loaded): plain files, and containers (webdataset shards, Parquet
     files) holding images; the record set of the plain files; and a sentence on what the
     patterns leave out."""
-    if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' and "
-                       "table_name = 'images'").fetchone()[0]:
+    if not table_exists(con, "raw", "images"):
         return [], [], "The file layout is not described: this warehouse has no raw.images table"
     # a container member is `<container>#<member>`; the extension is the file's (or container's)
     rows = con.execute(r"""
