@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .quoting import quote_identifier
+
 #: first characters that make a spreadsheet evaluate a cell
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: DuckDB types whose cells are written as they are (not text)
@@ -41,7 +43,7 @@ def is_text_type(duckdb_type: str) -> bool:
 
 def sql_cell(column: str, duckdb_type: str) -> str:
     """A DuckDB select expression for one column of a CSV export, named as the column."""
-    quoted = '"' + column.replace('"', '""') + '"'
+    quoted = quote_identifier(column)
     if not is_text_type(duckdb_type):
         return quoted
     text = f"cast({quoted} as varchar)"

@@ -19,6 +19,7 @@ import jinja2
 import yaml
 
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier
 from .marts import MART_SCHEMA, PROJECT_DIR
 
 
@@ -113,10 +114,6 @@ def _sources(project_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
     return found
 
 
-def _quote(*parts: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
-
-
 class _Return(Exception):  # noqa: N818 (dbt's `return()` leaves a macro with a value)
     def __init__(self, value: object) -> None:
         self.value = value
@@ -149,13 +146,13 @@ def _environment(project_dir: Path, catalog: str, where: str) -> jinja2.Environm
             raise CensusError(f"{where} reads ref({name!r}), which is no model or seed of the dbt project.")
         key, *folders = _resources(project_dir)[name]
         custom = _custom_schema(project_dir, key, tuple(folders))
-        return _quote(catalog, str(env.globals["generate_schema_name"](custom, None)).strip(), name)
+        return quote_identifier(catalog, str(env.globals["generate_schema_name"](custom, None)).strip(), name)
 
     def source(source_name: str, table: str) -> str:
         found = _sources(project_dir).get((source_name, table))
         if found is None:
             raise CensusError(f"{where} reads source({source_name!r}, {table!r}), which no sources .yml declares.")
-        return _quote(catalog, *found)
+        return quote_identifier(catalog, *found)
 
     def var(name: str, default: object = None) -> object:
         value = (project.get("vars") or {}).get(name, default)

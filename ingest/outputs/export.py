@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.csv_safe import sql_cell
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier, quote_literal
 from ..warehouse.db import connect
 from .card import CAVEAT
 from .freshness import stale_sentence
@@ -37,12 +38,12 @@ PAPER_COUNTERPART = {
 def _copy_sql(table: str, path: Path, fmt: str, columns: list[tuple[str, str]], relation: str | None = None) -> str:
     """Parquet keeps the raw values; CSV text cells are made spreadsheet-safe (``csv_safe``).
     relation: the rows to copy (default: the whole mart)."""
-    target = str(path).replace("'", "''")
-    source = relation or f'{MART_SCHEMA}."{table}"'
+    target = quote_literal(str(path))
+    source = relation or quote_identifier(MART_SCHEMA, table)
     if fmt == "parquet":
-        return f"copy (select * from {source}) to '{target}' (format parquet)"
+        return f"copy (select * from {source}) to {target} (format parquet)"
     select = ", ".join(sql_cell(name, ctype) for name, ctype in columns)
-    return f"copy (select {select} from {source}) to '{target}' (format csv, header true)"
+    return f"copy (select {select} from {source}) to {target} (format csv, header true)"
 
 
 def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_rows: bool = False,

@@ -25,6 +25,7 @@ import duckdb
 
 from ..core.config import database_path
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier
 from ..warehouse.db import connect, table_exists
 from .marts import MART_SCHEMA, PROJECT_DIR
 
@@ -40,7 +41,7 @@ def raw_fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[object, dict[str, i
         return None
     tables = [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = "
                                         "'raw' and table_type = 'BASE TABLE' order by 1").fetchall()]
-    counts = {t: con.execute(f'select count(*) from raw."{t}"').fetchone()[0] for t in tables}
+    counts = {t: con.execute(f"select count(*) from {quote_identifier('raw', t)}").fetchone()[0] for t in tables}
     last = con.execute("select max(coalesce(finished_at, started_at)) from raw.runs").fetchone()[0]
     return last, counts
 

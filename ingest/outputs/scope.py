@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier, quote_literal
 from ..warehouse.db import table_exists
 from .marts import MART_SCHEMA, columns_of
 
@@ -26,17 +27,12 @@ MODEL_COLUMNS = ("annotator", "annotator_a", "annotator_b", "face_annotator", "n
                  "classifier_annotator", "reference")
 
 
-def literal(value: str) -> str:
-    """A SQL string literal of value (DuckDB strings have no backslash escapes)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every dataset the marts describe (annotator_coverage) or the raw tables hold (raw.images),
     sorted: a dataset ingested since the last build is listed too."""
     parts = []
     if table_exists(con, MART_SCHEMA, COVERAGE):
-        parts.append(f'select dataset from {MART_SCHEMA}."{COVERAGE}"')
+        parts.append(f"select dataset from {quote_identifier(MART_SCHEMA, COVERAGE)}")
     if table_exists(con, "raw", "images"):
         parts.append("select dataset from raw.images")
     if not parts:
@@ -51,7 +47,7 @@ def annotators(con: duckdb.DuckDBPyConnection, dataset: str | None) -> list[str]
     if not table_exists(con, MART_SCHEMA, COVERAGE):
         return []
     where, params = ("where dataset = ?", [dataset]) if dataset is not None else ("", [])
-    rows = con.execute(f'select distinct annotator from {MART_SCHEMA}."{COVERAGE}" {where} order by 1',
+    rows = con.execute(f"select distinct annotator from {quote_identifier(MART_SCHEMA, COVERAGE)} {where} order by 1",
                        params).fetchall()
     return [r[0] for r in rows]
 
@@ -101,20 +97,21 @@ class Scope:
         have = {c for c, _ in columns_of(con, table)}
         terms = []
         if self.dataset is not None and "dataset" in have:
-            terms.append(f'"dataset" = {literal(self.dataset)}')
+            terms.append(f'"dataset" = {quote_literal(self.dataset)}')
         models = [c for c in MODEL_COLUMNS if c in have]
         if self.annotator is not None and models:
-            names = ", ".join(f'"{c}"' for c in models)
-            name = literal(self.annotator)
+            names = ", ".join(map(quote_identifier, models))
+            name = quote_literal(self.annotator)
             named = " and ".join([*terms, f"{name} in ({names})"])
             # a mart that never names the model for these rows (another stage's) is kept whole
-            terms.append(f"({name} in ({names}) or not exists (select 1 from {MART_SCHEMA}.\"{table}\" "
+            terms.append(f"({name} in ({names}) or not exists (select 1 from {quote_identifier(MART_SCHEMA, table)} "
                          f"where {named}))")
         return " and ".join(terms) or "true"
 
     def relation(self, con: duckdb.DuckDBPyConnection, table: str) -> str:
         """The mart's rows in scope as a FROM item named like the mart."""
-        return f'(select * from {MART_SCHEMA}."{table}" where {self.condition(con, table)}) as "{table}"'
+        mart = quote_identifier(MART_SCHEMA, table)
+        return f"(select * from {mart} where {self.condition(con, table)}) as {quote_identifier(table)}"
 
     def describe(self) -> str:
         """Words for headers: `dataset X` (and `model Y`)."""

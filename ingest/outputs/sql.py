@@ -22,6 +22,7 @@ import duckdb
 from ..core.config import database_path
 from ..core.csv_safe import sql_cell
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier
 from ..warehouse.db import connect
 from .marts import built_marts
 
@@ -109,15 +110,11 @@ def _unique(names: list[str]) -> list[str]:
     return result
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _csv_safe(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
     """The result with spreadsheet-safe text cells (``csv_safe``); columns picked by position,
     so that two columns of the same name stay two columns."""
     names = _unique(list(relation.columns))
-    renamed = relation.project(", ".join(f"#{i} as {_quoted(name)}" for i, name in enumerate(names, start=1)))
+    renamed = relation.project(", ".join(f"#{i} as {quote_identifier(name)}" for i, name in enumerate(names, start=1)))
     return renamed.project(", ".join(sql_cell(name, str(kind)) for name, kind in zip(names, relation.types,
                                                                                       strict=True)))
 

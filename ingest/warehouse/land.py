@@ -27,9 +27,10 @@ import pyarrow as pa
 from ..core.config import database_path
 from ..core.errors import CensusError
 from ..core.import_checks import check_part
+from ..core.quoting import quote_identifier
 from ..core.stages import raw_tables
 from .db import IMAGES_CONFLICT, connect, init_schema, now, transaction
-from .merge import Column, check_columns, sql_identifier
+from .merge import Column, check_columns
 from .parts import RUNS_FILE, part_dirs, read_parquet, run_folders
 
 FRAME = "_census_land_part"
@@ -119,12 +120,12 @@ def _land_runs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
                                               ).fetchone()[0]:
         raise CensusError(f"{path} {REFUSED}: it lacks a status, or names a run twice.")
     _check_identities(con, path, columns)
-    names = ", ".join(map(sql_identifier, columns))
+    names = ", ".join(map(quote_identifier, columns))
     # The parts say `complete` only once the run finished; `running` is a run killed or still going:
     # it lands as `failed`, and landing again after it completes records `complete`.
     values = ", ".join(
         "case when status = 'complete' then 'complete' else 'failed' end" if c == "status"
-        else "coalesce(finished_at, ?::timestamp)" if c == "finished_at" else sql_identifier(c) for c in columns)
+        else "coalesce(finished_at, ?::timestamp)" if c == "finished_at" else quote_identifier(c) for c in columns)
     params = [now()] if "finished_at" in columns else []
     con.execute(f"insert into raw.runs ({names}) select {values} from {RUNS_FRAME} on conflict (run_id) do update "
                 "set status = excluded.status, finished_at = excluded.finished_at "
@@ -144,9 +145,9 @@ def _land_file(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
         if stray:
             raise CensusError(f"{path} {REFUSED}: {stray} of its rows "
                               f"belong to no run of its folder ({owner} not in its {RUNS_FILE}).")
-    names = ", ".join(map(sql_identifier, columns))
+    names = ", ".join(map(quote_identifier, columns))
     conflict = IMAGES_CONFLICT if table == "images" else " on conflict do nothing"
-    con.execute(f"insert into raw.{sql_identifier(table)} ({names}) select {names} from {FRAME}{conflict}")
+    con.execute(f"insert into {quote_identifier('raw', table)} ({names}) select {names} from {FRAME}{conflict}")
     con.unregister(FRAME)
 
 
@@ -157,7 +158,7 @@ def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str,
         files = _part_files(folder)
     except CensusError as error:
         raise FolderRefused(str(error)) from None
-    before = {t: con.execute(f"select count(*) from raw.{sql_identifier(t)}").fetchone()[0] for t in raw_tables()}
+    before = {t: con.execute(f"select count(*) from {quote_identifier('raw', t)}").fetchone()[0] for t in raw_tables()}
     try:
         with transaction(con):  # Ctrl-C included: nothing of the run lands
             statuses = _land_runs(con, folder)
@@ -171,7 +172,7 @@ def land_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[dict[str,
         for frame in (FRAME, RUNS_FRAME):
             with contextlib.suppress(duckdb.Error):
                 con.unregister(frame)
-    added = {t: con.execute(f"select count(*) from raw.{sql_identifier(t)}").fetchone()[0] - n
+    added = {t: con.execute(f"select count(*) from {quote_identifier('raw', t)}").fetchone()[0] - n
              for t, n in before.items()}
     return statuses, added
 

@@ -15,6 +15,7 @@ import duckdb
 
 from ..core.config import database_path
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier, quote_literal
 from ..core.stages import SIDE_TABLES, optional_tables, raw_tables
 from .db import connect, init_schema, transaction
 
@@ -32,16 +33,6 @@ class Column:
     name: str
     data_type: str
     required: bool  # NOT NULL without a default: a shard must supply it
-
-
-def sql_literal(text: str) -> str:
-    """``text`` as a SQL string literal (quotes doubled; DuckDB has no backslash escapes)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> dict[str, Column]:
@@ -96,7 +87,7 @@ def _refuse_self(other: Path, target: Path) -> None:
 
 def _attach(con: duckdb.DuckDBPyConnection, other: Path) -> None:
     try:
-        con.execute(f"attach {sql_literal(str(other))} as {ALIAS} (read_only, type duckdb)")
+        con.execute(f"attach {quote_literal(str(other))} as {ALIAS} (read_only, type duckdb)")
     except duckdb.Error as error:
         raise CensusError(f"Cannot open {other} as a DuckDB warehouse ({error}); nothing was merged.") from error
 
@@ -130,11 +121,11 @@ def _copy(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]], other: Pat
     try:
         with transaction(con):
             for table, columns in plan.items():
-                names = ", ".join(map(sql_identifier, columns))
-                target = f"raw.{sql_identifier(table)}"
+                names = ", ".join(map(quote_identifier, columns))
+                target = quote_identifier("raw", table)
                 before = con.execute(f"select count(*) from {target}").fetchone()[0]
                 con.execute(f"insert into {target} ({names}) select {names} "
-                            f"from {ALIAS}.raw.{sql_identifier(table)} on conflict do nothing")
+                            f"from {quote_identifier(ALIAS, 'raw', table)} on conflict do nothing")
                 added[table] = con.execute(f"select count(*) from {target}").fetchone()[0] - before
     except duckdb.Error as error:
         raise CensusError(f"Cannot merge {other}, nothing was merged: {error}") from error

@@ -30,15 +30,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.errors import CensusError
+from ..core.quoting import quote_identifier, quote_literal
 from ..core.stages import raw_tables
 from .db import Batch, init_schema, insert_run, now, write_batch
 
 RUNS_FILE = "runs.parquet"
 PART_NAME = re.compile(r"part-\d{6,}")
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync(path: Path) -> None:
@@ -75,7 +72,7 @@ class PartsSink:
             return
         tables = [t for t in raw_tables() if t != "runs"]
         for table in tables:  # a write cut short (Ctrl-C) may have left rows behind
-            self._con.execute(f'delete from raw."{table}"')
+            self._con.execute(f"delete from {quote_identifier('raw', table)}")
         write_batch(self._con, batch)  # the warehouse's own checks, casts and defaults
         while (self.folder / f"part-{self._next:06d}").exists():
             self._next += 1
@@ -84,7 +81,7 @@ class PartsSink:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for table in tables:
-            if self._con.execute(f'select count(*) from raw."{table}"').fetchone()[0]:
+            if self._con.execute(f"select count(*) from {quote_identifier('raw', table)}").fetchone()[0]:
                 self._copy(table, tmp / f"{table}.parquet")
         _fsync(tmp)
         os.rename(tmp, self.folder / name)
@@ -101,7 +98,7 @@ class PartsSink:
         self._con.close()
 
     def _copy(self, table: str, path: Path) -> None:
-        self._con.execute(f'copy raw."{table}" to {_sql_literal(str(path))} (format parquet)')
+        self._con.execute(f"copy {quote_identifier('raw', table)} to {quote_literal(str(path))} (format parquet)")
         _fsync(path)
 
     def _write_runs(self) -> None:

@@ -32,11 +32,12 @@ from ...core.classes import imagenet_labels
 from ...core.config import FACE_MIN_SCORE
 from ...core.errors import CensusError
 from ...core.import_checks import REFERENCE_PREFIX
+from ...core.quoting import quote_literal
 from ...warehouse.db import connect, table_exists
 from ..card import CAVEAT
 from ..freshness import BUILD_COMMAND, stale_sentence
 from ..marts import built_marts, columns_of, mart_docs
-from ..scope import Scope, choose_dataset, literal
+from ..scope import Scope, choose_dataset
 
 CROISSANT = "http://mlcommons.org/croissant/1.0"
 CROISSANT_RAI = "http://mlcommons.org/croissant/RAI/1.0"
@@ -273,7 +274,7 @@ def minors(census: Census, labels: dict[str, str]) -> list[str]:
         if not t["n_aged"]:
             out.append(f"Apparent minors (face model {model}): not measured: no kept face has an apparent age.")
             continue
-        top = census.rows("class_minors", "wnid, split, n_minors", where=f"annotator = {literal(model)} and "
+        top = census.rows("class_minors", "wnid, split, n_minors", where=f"annotator = {quote_literal(model)} and "
                           "n_minors > 0", order=f"n_minors desc, wnid, split limit {TOP}") or []
         where = ("; most in " + ", ".join(f"{_class(r['wnid'], labels)} ({r['split']}) {r['n_minors']:,}"
                                           for r in top)) if top else ""
@@ -291,7 +292,7 @@ def minors(census: Census, labels: dict[str, str]) -> list[str]:
 # --- rai:machineAnnotationTools ---------------------------------------------------------------
 
 def _face_error(census: Census, model: str) -> str:
-    rows = census.rows("corrected_face_share", "*", where=f"annotator = {literal(model)}", order="reference")
+    rows = census.rows("corrected_face_share", "*", where=f"annotator = {quote_literal(model)}", order="reference")
     if rows is None:
         return f"precision and recall {not_built('corrected_face_share')}"
     if not rows:
@@ -319,7 +320,7 @@ def _rate_interval(row: dict, name: str) -> str:
 
 def _classifier_error(census: Census, model: str) -> str:
     rows = census.rows("class_accuracy", "sum(n_images) as n, sum(top1 * n_images) as top1, "
-                       "sum(top5 * n_images) as top5", where=f"annotator = {literal(model)} and wnid is not null")
+                       "sum(top5 * n_images) as top5", where=f"annotator = {quote_literal(model)} and wnid is not null")
     if rows is None:
         return f"accuracy {not_built('class_accuracy')}"
     if not rows or not rows[0]["n"]:
@@ -331,7 +332,7 @@ def _classifier_error(census: Census, model: str) -> str:
 
 def annotation_tools(census: Census) -> list[str]:
     rows = census.rows("annotator_coverage", "annotator, stage, n_images_ok, n_images_error",
-                       where=f"not starts_with(annotator, {literal(REFERENCE_PREFIX)})", order="stage, annotator")
+                       where=f"not starts_with(annotator, {quote_literal(REFERENCE_PREFIX)})", order="stage, annotator")
     out = []
     for r in rows or []:
         stage, model = r["stage"], r["annotator"]
@@ -351,7 +352,7 @@ def annotation_tools(census: Census) -> list[str]:
 
 def annotations_per_item(census: Census) -> str:
     models = census.rows("annotator_coverage", "stage, count(distinct annotator) as n",
-                         where=f"not starts_with(annotator, {literal(REFERENCE_PREFIX)})", group="stage",
+                         where=f"not starts_with(annotator, {quote_literal(REFERENCE_PREFIX)})", group="stage",
                          order="stage") or []
     machine = f"Machine annotations: one result per model per image ({_models({r['stage']: r['n'] for r in models})})."
     reviews = census.rows("review_agreement", "question, n_items, n_items_one_label, n_labels_all", order="question")
@@ -511,10 +512,9 @@ def census_tables(census: Census, folder: Path) -> tuple[list[dict], list[dict]]
             continue
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        target = str(tmp).replace("'", "''")
         relation = Scope(census.dataset).relation(census.con, mart)
         try:
-            census.con.execute(f"copy (select * from {relation}) to '{target}' (format parquet)")
+            census.con.execute(f"copy (select * from {relation}) to {quote_literal(str(tmp))} (format parquet)")
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -558,7 +558,7 @@ def describe(census: Census, out: Path) -> dict:
     """The JSON-LD document; writes the census tables under out/census."""
     labels = imagenet_labels()
     coverage = census.rows("annotator_coverage", "annotator, stage, n_images_ok + n_images_error as n",
-                           where=f"not starts_with(annotator, {literal(REFERENCE_PREFIX)})") or []
+                           where=f"not starts_with(annotator, {quote_literal(REFERENCE_PREFIX)})") or []
     n_images = max((r["n"] for r in coverage), default=0)
     stages = {stage: sum(r["stage"] == stage for r in coverage) for stage in sorted({r["stage"] for r in coverage})}
     file_sets, image_records, layout_note = image_files(census.con, census.dataset)
