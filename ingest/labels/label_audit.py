@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..core.config import wordnet_dir
 from ..core.errors import CensusError
 from ..warehouse.db import transaction
 
-WORDNET_DIR = Path(os.environ.get("CENSUS_WORDNET", "/usr/share/wordnet"))
+WORDNET_DIR = wordnet_dir()
 LABEL_SETS = ("ilsvrc1k", "imagenet21k")
 #: WordNet's usage-domain synsets (";u" pointers) the audit flags, by column name
 FLAGS = {

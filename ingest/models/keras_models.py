@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..core.config import TENSORFLOW_ENV, set_env_defaults
 from ..core.errors import ModelUnavailable
 from ..core.rows import NsfwRow, PredictionRow, nsfw_row
 from ..images.decode import Decoded
@@ -38,9 +39,7 @@ def _resize(rgb: np.ndarray, size: int = 224) -> np.ndarray:
 
 def _tensorflow():
     try:
-        import os
-
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        set_env_defaults(TENSORFLOW_ENV)
         import tensorflow as tf
     except ImportError as error:
         raise ModelUnavailable(

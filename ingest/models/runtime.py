@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from ..core.choices import Device, values
+from ..core.config import threads_override
 from ..core.errors import CensusError
 
 DEVICES = values(Device)
@@ -89,10 +90,7 @@ def set_inference_threads(count: int) -> None:
 
 def cpu_threads() -> int:
     """Threads for one inference call; CENSUS_THREADS overrides."""
-    value = os.environ.get("CENSUS_THREADS")
-    if value:
-        return max(1, int(value))
-    return _THREADS.get("n") or max(1, os.cpu_count() or 1)
+    return threads_override() or _THREADS.get("n") or max(1, os.cpu_count() or 1)
 
 
 def onnx_session(model: str | bytes, device: str, threads: int | None = None):

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 
-from ..core.config import database_path
+from ..core.config import database_path, dbt_env
 from ..core.errors import CensusError
 from ..core.quoting import quote_identifier
 from ..warehouse.db import connect, table_exists
@@ -114,7 +113,7 @@ def build(db: Path | None = None, project_dir: Path = PROJECT_DIR) -> None:
         raise CensusError(f"--build needs the dbt project (dbt_project.yml), not found in {project_dir}: run "
                           f"`{BUILD_COMMAND}` from the project folder instead.")
     path = Path(db or database_path()).resolve()
-    env = dict(os.environ, CENSUS_DB=str(path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env = dbt_env(path)
     command = [*_dbt_command(), "build", "--profiles-dir", str(project_dir), "--project-dir", str(project_dir)]
     try:
         sys.stderr.fileno()

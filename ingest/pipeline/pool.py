@@ -13,6 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from ..core.config import WORKER_ENV, set_env_defaults
 from ..core.errors import CensusError
 from ..images.decode import Decoded
 from ..models import Model
@@ -32,7 +33,7 @@ def _init_worker(root: str, factory: Callable[[], list[Model]], max_side: int | 
 
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    set_env_defaults(WORKER_ENV)
     set_inference_threads(1)
     _WORKER.update(root=Path(root), max_side=max_side, infer=infer, load_error=None)
     try:

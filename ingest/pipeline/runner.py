@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..core.config import FACE_MIN_SCORE, database_path
+from ..core.config import FACE_MIN_SCORE, database_path, ray_address
 from ..core.errors import CensusError
 from ..models.profiles import build_models
 from ..models.runtime import resolve_device, set_inference_threads
@@ -176,7 +176,7 @@ def run_dataset(
     device = resolve_device(options.device)
     if options.engine not in ("local", "ray", "torch"):
         raise CensusError(f"--engine {options.engine!r} is not one of local, ray, torch.")
-    on_cluster = bool(options.ray_address or os.environ.get("RAY_ADDRESS"))
+    on_cluster = bool(options.ray_address or ray_address())
     if options.engine == "ray" and not on_cluster and on_notice:
         on_notice(RAY_ON_ONE_MACHINE)
     if options.engine == "ray" and on_cluster:

@@ -26,6 +26,7 @@ from itertools import islice
 
 import pyarrow as pa
 
+from ...core.config import RAY_ENV, ray_address, set_env_defaults
 from ...core.errors import CensusError
 from ...images.decode import Decoded
 from ...sources.layouts import ImageRef
@@ -53,9 +54,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = address or ray_address()
     # Ray's C++ core logs notes meant for Ray's developers on stderr; the run's own errors still come through
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    set_env_defaults(RAY_ENV)
     quiet = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False}
     try:
         if address:
