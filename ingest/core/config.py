@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+import platformdirs
+
 #: Files shipped inside the package (``ingest/data``; see pyproject's package-data), read
 #: through importlib.resources so that a non-editable install finds them too. Both are
 #: Traversables: use ``.read_text()`` or ``.open()``.
@@ -24,6 +26,8 @@ IMAGENET_CLASSES_CSV = PACKAGE_DATA / "imagenet_classes.csv"
 #: package has no dbt project beside it.
 FACE_MIN_SCORE = 0.9
 
+#: the name of this package's folders outside the checkout (the user cache)
+APP_NAME = "census-warehouse"
 _CHECKOUT = Path(__file__).resolve().parents[2]
 #: The default warehouse: ``warehouse/census.duckdb`` in the source checkout the package runs
 #: from, else (an installed package) under the current folder, as dbt's profiles.yml reads it.
@@ -39,6 +43,12 @@ def models_dir() -> Path | None:
     """The folder of user-supplied weights named by ``CENSUS_MODELS``, if any."""
     value = os.environ.get("CENSUS_MODELS")
     return Path(value) if value else None
+
+
+def cache_root() -> Path:
+    """The caches' folder (built graphs, int8 models): ``CENSUS_CACHE``, else the user's cache
+    folder for census-warehouse (``~/.cache/census-warehouse`` on Linux, or under ``XDG_CACHE_HOME``)."""
+    return Path(os.environ.get("CENSUS_CACHE") or platformdirs.user_cache_dir(APP_NAME))
 
 
 def threads_override() -> int | None:

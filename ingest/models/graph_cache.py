@@ -2,7 +2,7 @@
 versions of ``quantize.py``), kept on disk so the next worker or run reads them instead of
 making them again: a worker that finds EfficientNet-Lite0's graph there never imports torch.
 
-Files live under ``$CENSUS_CACHE`` (default ``~/.cache/census-warehouse``), one folder per
+Files live under ``config.cache_root()`` (``$CENSUS_CACHE``, default ``~/.cache/census-warehouse``), one folder per
 kind, named by a key that changes with everything the graph is made from. A file that does
 not parse as an ONNX graph (half written, foreign) is made again; where the folder cannot be
 written the graph is kept in memory for the process.
@@ -13,16 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from pathlib import Path
+
+from ..core.config import cache_root
 
 _MEMORY: dict[str, bytes] = {}
-
-
-def cache_root() -> Path:
-    root = os.environ.get("CENSUS_CACHE")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "census-warehouse"
 
 
 def cached_graph(kind: str, key: str, make: Callable[[], bytes]) -> bytes:
