@@ -8,5 +8,5 @@ select
     results.split,
     count(*) as n_images
 from {{ ref('int_image_results') }} as results
-where results.stage = 'faces' and not {{ is_reference('results.annotator') }}
+where results.stage = {{ stage('faces') }} and not {{ is_reference('results.annotator') }}
 group by results.annotator, results.dataset, results.wnid, results.split

@@ -113,7 +113,7 @@ prediction_rows as (
         on outcomes.run_id = predictions.run_id and outcomes.image_id = predictions.image_id
     left join {{ ref('imagenet_classes') }} as classes
         on predictions.class_index = classes.class_index
-    where outcomes.stage = 'classify'
+    where outcomes.stage = {{ stage('classify') }}
     group by outcomes.run_id, outcomes.image_id
 )
 
@@ -126,7 +126,7 @@ select
 from outcomes
 left join face_rows
     on outcomes.run_id = face_rows.run_id and outcomes.image_id = face_rows.image_id
-where outcomes.stage = 'faces'
+where outcomes.stage = {{ stage('faces') }}
 union all
 select
     outcomes.*,
@@ -136,7 +136,7 @@ select
 from outcomes
 left join {{ ref('stg_nsfw') }} as nsfw
     on outcomes.run_id = nsfw.run_id and outcomes.image_id = nsfw.image_id
-where outcomes.stage = 'nsfw'
+where outcomes.stage = {{ stage('nsfw') }}
 union all
 select
     outcomes.*,
@@ -146,7 +146,7 @@ select
 from outcomes
 left join prediction_rows
     on outcomes.run_id = prediction_rows.run_id and outcomes.image_id = prediction_rows.image_id
-where outcomes.stage = 'classify'
+where outcomes.stage = {{ stage('classify') }}
 union all
 select
     outcomes.*,
@@ -154,4 +154,4 @@ select
     cast(null as double) as nsfw_score,
     cast(null as integer) as label_rank
 from outcomes
-where outcomes.stage not in ('faces', 'nsfw', 'classify')
+where outcomes.stage not in ({{ stage('faces') }}, {{ stage('nsfw') }}, {{ stage('classify') }})

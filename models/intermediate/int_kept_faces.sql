@@ -18,5 +18,5 @@ from {{ ref('int_image_results') }} as results
 inner join {{ ref('stg_faces') }} as faces
     on results.run_id = faces.run_id and results.image_id = faces.image_id
 where
-    results.stage = 'faces'
+    results.stage = {{ stage('faces') }}
     and {{ kept_face('faces.det_score', 'faces.verified') }}

@@ -8,7 +8,7 @@ with results as (
     select *
     from {{ ref('int_image_results') }}
     where
-        stage in ('image_faces', 'faces')
+        stage in ({{ stage('image_faces') }}, {{ stage('faces') }})
         and {{ is_reference('annotator') }}
 ),
 
@@ -25,7 +25,7 @@ image_labels as (
     from results
     inner join {{ ref('stg_image_face_labels') }} as labels
         on results.run_id = labels.run_id and results.image_id = labels.image_id
-    where results.stage = 'image_faces'
+    where results.stage = {{ stage('image_faces') }}
 ),
 
 box_faces as (
@@ -50,7 +50,7 @@ box_labels as (
     from results
     left join box_faces
         on results.annotator = box_faces.reference and results.image_id = box_faces.image_id
-    where results.stage = 'faces'
+    where results.stage = {{ stage('faces') }}
 )
 
 select * from image_labels

@@ -11,5 +11,5 @@ select
     count(*) filter (where label_rank = 1) / count(*) as top1,
     count(*) filter (where label_rank <= 5) / count(*) as top5
 from {{ ref('int_image_outcomes') }}
-where stage = 'classify' and run_id is not null and not {{ is_reference('annotator') }}
+where stage = {{ stage('classify') }} and run_id is not null and not {{ is_reference('annotator') }}
 group by annotator, dataset, wnid, split

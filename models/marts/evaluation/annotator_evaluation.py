@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.optimize import linear_sum_assignment
 
-REFERENCE_PREFIX = "reference/"
+FACES = "faces"  # the stage, checked against var stages (config stages) when the model runs
 MIN_IOU = 0.5
 BOX = ["x1", "y1", "x2", "y2"]
 GROUP_ORDER = {"all": 0, "gender": 1, "age_bucket": 2, "gender_age": 3}  # then attr:<name>, by name
@@ -192,7 +192,7 @@ def evaluate(common: pd.DataFrame, ref_faces: pd.DataFrame, pred_faces: pd.DataF
 
 INPUTS = """
 with results as (
-    select annotator, image_id, run_id from _eval_results where stage = 'faces'
+    select annotator, image_id, run_id from _eval_results where stage = '{faces}'
 ),
 refs as (select * from results where annotator like '{prefix}%'),
 preds as (select * from results where annotator not like '{prefix}%')
@@ -203,6 +203,9 @@ select {select}
 def model(dbt, session):
     dbt.config(materialized="table")
     min_score = float(dbt.config.get("face_min_score"))
+    prefix = str(dbt.config.get("reference_prefix"))
+    if FACES not in str(dbt.config.get("stages")).split(","):
+        raise ValueError(f"The stage {FACES!r} is not one of var stages ({dbt.config.get('stages')}).")
 
     relations = {
         "_eval_results": dbt.ref("int_image_results"),
@@ -215,7 +218,7 @@ def model(dbt, session):
     try:
 
         def query(select: str) -> pd.DataFrame:
-            return session.sql(INPUTS.format(prefix=REFERENCE_PREFIX, select=select)).df()
+            return session.sql(INPUTS.format(prefix=prefix, faces=FACES, select=select)).df()
 
         common = query(
             "preds.annotator, refs.annotator as reference, refs.image_id from refs "

@@ -23,7 +23,7 @@ predictions as (
     left join kept
         on results.annotator = kept.annotator and results.image_id = kept.image_id
     where
-        results.stage = 'faces'
+        results.stage = {{ stage('faces') }}
         and not {{ is_reference('results.annotator') }}
 ),
 

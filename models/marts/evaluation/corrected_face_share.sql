@@ -82,7 +82,7 @@ reference_datasets as (
         annotator as reference,
         string_agg(distinct dataset, ', ' order by dataset) as reference_datasets
     from {{ ref('int_image_results') }}
-    where stage in ('faces', 'image_faces') and {{ is_reference('annotator') }}
+    where stage in ({{ stage('faces') }}, {{ stage('image_faces') }}) and {{ is_reference('annotator') }}
     group by annotator
 ),
 
@@ -93,7 +93,7 @@ images as (
         count(*) as n_images
     from {{ ref('int_image_results') }}
     where
-        stage = 'faces'
+        stage = {{ stage('faces') }}
         and annotator in (select evaluation.annotator from evaluation)  -- only models with a reference
     group by annotator, dataset
 ),

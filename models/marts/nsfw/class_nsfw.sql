@@ -13,5 +13,5 @@ select
     stddev_samp(nsfw_score) as std_nsfw,
     stddev_pop(nsfw_score) as std_nsfw_pop
 from {{ ref('int_image_outcomes') }}
-where stage = 'nsfw' and run_id is not null and not {{ is_reference('annotator') }}
+where stage = {{ stage('nsfw') }} and run_id is not null and not {{ is_reference('annotator') }}
 group by annotator, dataset, wnid, split

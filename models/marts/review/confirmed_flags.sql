@@ -23,7 +23,7 @@ nsfw_scores as (
         max(nsfw_score) as nsfw_score
     from {{ ref('int_image_outcomes') }}
     where
-        stage = 'nsfw'
+        stage = {{ stage('nsfw') }}
         and run_id is not null
         and n_result_rows > 0
         and image_id in (select consensus.image_id from consensus)
@@ -41,7 +41,7 @@ faces as (
     inner join {{ ref('stg_faces') }} as faces
         on results.run_id = faces.run_id and results.image_id = faces.image_id
     where
-        results.stage = 'faces'
+        results.stage = {{ stage('faces') }}
         and results.image_id in (select consensus.image_id from consensus)
 )
 

@@ -31,7 +31,7 @@ nsfw_results as (
         nsfw_score
     from {{ ref('int_image_outcomes') }}
     where
-        stage = 'nsfw'
+        stage = {{ stage('nsfw') }}
         and run_id is not null
         and n_result_rows > 0
         and not {{ is_reference('annotator') }}
@@ -92,7 +92,7 @@ face_boxes as (
     inner join {{ ref('stg_faces') }} as faces
         on results.run_id = faces.run_id and results.image_id = faces.image_id
     where
-        results.stage = 'faces'
+        results.stage = {{ stage('faces') }}
         and not {{ is_reference('results.annotator') }}
         and faces.x1 is not null and faces.y1 is not null
         and faces.x2 is not null and faces.y2 is not null
@@ -108,7 +108,7 @@ face_annotators as (
         annotator,
         image_id
     from results
-    where stage = 'faces' and not {{ is_reference('annotator') }}
+    where stage = {{ stage('faces') }} and not {{ is_reference('annotator') }}
 ),
 
 best_match as (

@@ -6,7 +6,7 @@
 with face_metrics as (
     select
         annotator,
-        'faces' as stage,
+        {{ stage('faces') }} as stage,
         dataset,
         split,
         wnid,
@@ -22,7 +22,7 @@ with face_metrics as (
 nsfw_metrics as (
     select
         annotator,
-        'nsfw' as stage,
+        {{ stage('nsfw') }} as stage,
         dataset,
         split,
         wnid,

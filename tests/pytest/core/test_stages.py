@@ -83,3 +83,12 @@ def test_merge_carries_the_side_tables_once(tmp_path):
     con = connect(target, read_only=True)
     assert con.execute("select caption from raw.captions").fetchall() == [("a cat on a mat",)]
     con.close()
+
+
+def test_the_dbt_project_names_the_same_stages():
+    """SQL names stages through the macro stage(), which accepts only var stages: the same set."""
+    import yaml
+    from marts_data import REPO
+
+    project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
+    assert project["vars"]["stages"] == [name for name in STAGES if name != "brightness"]
