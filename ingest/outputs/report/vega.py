@@ -4,24 +4,21 @@ inlined into the page so that it opens offline."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from markupsafe import Markup
 
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "census-warehouse"
+from ingest.core.config import cache_root
 
 
 def javascript() -> tuple[Markup, str]:
     """The vega + vega-lite + vega-embed bundle (from vl-convert-python, offline) and its versions.
     vl-convert builds the bundle in about 5 s; it depends only on the package versions, so it is
-    cached under $XDG_CACHE_HOME/census-warehouse (skipped where that is not writable)."""
+    cached in the cache root (core.config.cache_root; skipped where that is not writable)."""
     import altair as alt
     import vl_convert as vlc
 
     vl = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    cached = _cache_dir() / f"vega-embed-bundle-vlc{vlc.__version__}-vl{vl}.js"
+    cached = cache_root() / f"vega-embed-bundle-vlc{vlc.__version__}-vl{vl}.js"
     try:
         bundle = cached.read_text(encoding="utf-8")
     except OSError:
