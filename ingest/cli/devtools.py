@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from ..core.choices import ClassSet, Device, EngineKind
+from ..core.choices import ClassSet, Device
 from ..core.config import database_path
 from ..core.errors import CensusError
+from ..pipeline.engines.registry import EngineKind
 from .console import measure_table, out
 from .options import DbOption, Precision, PrecisionOption, Profile
 

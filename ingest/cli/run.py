@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from ..core.choices import Device, EngineKind, LabelCheck
+from ..core.choices import Device, LabelCheck
 from ..core.errors import CensusError
+from ..pipeline.engines.registry import EngineKind, help_text
 from ..sources.layouts import LayoutChoice as Layout
 from .console import console, measure_table, notice, out
 from .options import DbOption, ModelsDirOption, Precision, PrecisionOption, Profile
@@ -47,13 +48,7 @@ def run(
     parts: Annotated[Path | None, typer.Option(
         help="Write the rows as Parquet parts in a new folder under this one instead of into the warehouse "
         "(which stays free for dbt and analysts); load them with `ingest land`.")] = None,
-    engine: Annotated[EngineKind, typer.Option(
-        help="local: this machine's processes (on a GPU that torch sees, the torch engine for the models it "
-        "runs); ray: Ray Data actors (a local Ray, or the cluster at --ray-address), rows as parts (--parts, "
-        "default: parts/ beside the warehouse) landed at the end; Ray pays off on a cluster: on one machine "
-        "the default engine is faster; torch: the default profile's networks in "
-        "PyTorch on whole batches in this process (GPU JPEG decoding and fp16 on CUDA; also runs on a CPU).")
-    ] = EngineKind.local,
+    engine: Annotated[EngineKind, typer.Option(help=help_text())] = EngineKind.local,
     ray_address: Annotated[str | None, typer.Option(
         help="A running Ray cluster for --engine ray, e.g. auto or head-node:6379 (default: $RAY_ADDRESS, "
         "else a local Ray).")] = None,
@@ -72,15 +67,13 @@ def run(
     if manifest is None and not dataset_root.exists():
         raise CensusError(f"The dataset folder {dataset_root} does not exist.")
     options = RunOptions(
-        dataset_root=dataset_root, dataset=dataset, profile=profile.value, device=device.value,
-        stages=parse_stages(stages), layout=layout.value, labels=labels.value, manifest=manifest,
+        dataset_root=dataset_root, dataset=dataset, profile=profile.value, device=device,
+        stages=parse_stages(stages), layout=layout, labels=labels, manifest=manifest,
         shard=parse_shard(shard), workers=workers, batch_size=batch_size, commit_every=commit_every,
         retry_errors=retry_errors, limit=limit, models_dir=models_dir or env_models_dir(), db=db,
-        overrides=parse_overrides(model), parts=parts, engine=engine.value, ray_address=ray_address,
+        overrides=parse_overrides(model), parts=parts, engine=engine, ray_address=ray_address,
         precision=precision.value,
     )
-    if ray_address and engine != EngineKind.ray:
-        raise CensusError("--ray-address is for --engine ray.")
     progress = RunProgress(console, disable=as_json)
     try:
         with stop_on_signals(), progress:

@@ -1,8 +1,8 @@
 """The closed sets of values that options take, each as a string enum: Typer lists an enum's
 values in ``--help`` and rejects any other value with exit code 2. The library takes the
-same values as plain strings (``RunOptions`` from Python), and the module that uses each set
-checks it once: runtime (devices), layouts (label checks), profiles (profiles). The layouts'
-choices are built from their registry (``sources/layouts/registry.py``).
+same values as plain strings (``RunOptions`` from Python), which checks them once. The layouts'
+and the engines' choices are built from their registries (``sources/layouts/registry.py``,
+``pipeline/engines/registry.py``).
 
 Kept free of heavy imports: the command line builds its options from it at start-up."""
 
@@ -15,12 +15,6 @@ class Device(StrEnum):
     auto = "auto"  # cuda when a CUDA runtime is usable, else cpu
     cpu = "cpu"
     cuda = "cuda"
-
-
-class EngineKind(StrEnum):
-    local = "local"  # this machine's processes (in-process, CPU workers or GPU batches)
-    ray = "ray"  # Ray Data actors, on a local Ray or a running cluster (--ray-address)
-    torch = "torch"  # the default profile's networks in PyTorch on whole batches (CUDA, or the CPU)
 
 
 class LabelCheck(StrEnum):

@@ -8,16 +8,20 @@ import itertools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Literal, TypeVar, get_args
 
 import duckdb
 
+from ..core.choices import Device, LabelCheck, values
 from ..core.config import FACE_MIN_SCORE, database_path, ray_address
 from ..core.errors import CensusError
-from ..models.profiles import build_models
+from ..models.profiles import PROFILES, build_models
 from ..models.runtime import resolve_device, set_inference_threads
 from ..sources.layouts import Ignored, iter_images, labels_checked, resolve_layout
+from ..sources.layouts import choices as layout_choices
 from ..warehouse.db import (
     Batch,
     checkpoint,
@@ -30,20 +34,27 @@ from ..warehouse.db import (
     table_exists,
 )
 from ..warehouse.sinks import Sink, WarehouseSink
-from .engines import EnginePlan, choose_engine
+from .engines.base import EnginePlan
+from .engines.registry import EngineSpec, addressed, choose_engine, spec
 from .rows import RowMapper, Stats
 from .worklist import WorkList
+
+Precision = Literal["fp32", "int8"]
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 @dataclass
 class RunOptions:
+    """What one run does. The command line passes its enums; a Python caller may pass the same
+    values as plain strings: each closed set is checked here, once, and nowhere downstream."""
+
     dataset_root: Path
     dataset: str | None = None
-    profile: str = "default"
-    device: str = "auto"
+    profile: str = "default"  # a name in PROFILES
+    device: Device = Device.auto
     stages: list[str] | None = None
-    layout: str = "auto"
-    labels: str = "auto"
+    layout: str = "auto"  # auto, or a name in the layout registry
+    labels: LabelCheck = LabelCheck.auto
     manifest: Path | None = None
     shard: tuple[int, int] | None = None
     workers: int | None = None
@@ -54,13 +65,34 @@ class RunOptions:
     models_dir: Path | None = None
     overrides: dict[str, str] | None = None
     #: fp32, or int8 (quantised networks where they agree with fp32; ingest/models/quantize.py)
-    precision: str = "fp32"
+    precision: Precision = "fp32"
     face_min_score: float = FACE_MIN_SCORE
     db: Path | None = None
     #: write the rows as Parquet parts under this folder instead of into the warehouse (`ingest land`)
     parts: Path | None = None
-    engine: str = "local"  # local (this machine's processes) or ray (Ray Data, locally or on a cluster)
+    engine: EngineSpec = field(default_factory=lambda: spec("local"))  # or its name in the engine registry
     ray_address: str | None = None  # a running Ray cluster (else $RAY_ADDRESS, else a local Ray)
+
+    def __post_init__(self) -> None:
+        self.device = _choice(Device, self.device, "Unknown device {!r}: use one of {}.")
+        if self.layout not in layout_choices():  # the registry, not the enum: a layout may be added later
+            raise CensusError(f"Unknown layout {self.layout!r}: use one of {', '.join(layout_choices())}.")
+        self.labels = _choice(LabelCheck, self.labels, "Unknown --labels {!r}: use one of {}.")
+        self.engine = spec(self.engine)
+        if self.ray_address and not self.engine.takes_address:
+            raise CensusError(f"--ray-address is for --engine {' or '.join(addressed())}.")
+        if self.profile not in PROFILES:
+            raise CensusError(f"Unknown profile {self.profile!r}: choose from {', '.join(PROFILES)}.")
+        if self.precision not in get_args(Precision):
+            raise CensusError(f"Unknown precision {self.precision!r}: choose from {', '.join(get_args(Precision))}.")
+
+
+def _choice(choices: type[Choice], value: str, message: str) -> Choice:
+    """``value`` as a member of ``choices``, or CensusError with ``message`` (the value, the choices)."""
+    try:
+        return choices(value)
+    except ValueError:
+        raise CensusError(message.format(value, ", ".join(values(choices)))) from None
 
 
 @dataclass
@@ -87,11 +119,6 @@ class RunSummary:
     @property
     def images_per_s(self) -> float:
         return self.stats.seen / self.seconds if self.seconds > 0 else 0.0
-
-
-#: said when --engine ray starts a Ray on this machine alone
-RAY_ON_ONE_MACHINE = ("--engine ray without --ray-address runs a Ray on this machine alone: Ray pays off on a "
-                      "cluster; on one machine the default engine is faster.")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -138,6 +165,15 @@ def choose_workers(requested: int | None) -> tuple[int, str | None]:
     return cap, f"--workers {requested} is more than this machine has ({reason}); using {cap}."
 
 
+def _engine_workers(engine: EngineSpec, requested: int | None, on_cluster: bool) -> tuple[int, str | None]:
+    """The worker count the engine's policy gives, and the sentence saying why a request was lowered."""
+    if engine.workers == "cluster" and on_cluster:
+        return max(0, requested or 0), None  # 0: one actor per CPU (GPU) of the cluster
+    if engine.workers == "none":
+        return 0, None  # reader threads in this process, no worker processes
+    return choose_workers(requested)
+
+
 @dataclass
 class Run:
     """What one `ingest run` works with once its arguments are checked."""
@@ -160,7 +196,7 @@ class Run:
         """Where the rows go as Parquet parts (the Ray engine's default: ``parts/`` beside the warehouse)."""
         if self.options.parts is not None:
             return Path(self.options.parts)
-        return self.db.parent / "parts" if self.options.engine == "ray" else None
+        return self.db.parent / "parts" if self.options.engine.lands_parts else None
 
 
 def run_dataset(
@@ -174,17 +210,10 @@ def run_dataset(
         raise CensusError("--dataset is empty: name the dataset, or leave the option out to use the folder name.")
     dataset = options.dataset or root.resolve().name
     device = resolve_device(options.device)
-    if options.engine not in ("local", "ray", "torch"):
-        raise CensusError(f"--engine {options.engine!r} is not one of local, ray, torch.")
     on_cluster = bool(options.ray_address or ray_address())
-    if options.engine == "ray" and not on_cluster and on_notice:
-        on_notice(RAY_ON_ONE_MACHINE)
-    if options.engine == "ray" and on_cluster:
-        workers, lowered = max(0, options.workers or 0), None  # 0: one actor per CPU (GPU) of the cluster
-    elif options.engine == "torch":
-        workers, lowered = 0, None  # reader threads in this process, no worker processes
-    else:
-        workers, lowered = choose_workers(options.workers)
+    if options.engine.alone and not on_cluster and on_notice:
+        on_notice(options.engine.alone)
+    workers, lowered = _engine_workers(options.engine, options.workers, on_cluster)
     if lowered and on_notice:
         on_notice(lowered)
     make = functools.partial(
@@ -252,10 +281,10 @@ def _run_to_parts(run: Run, worklist: WorkList, listed: int) -> RunSummary:
     finally:
         sink.close()
     summary.parts = sink.folder
-    if run.options.engine != "ray" and run.on_notice and (texts := worklist.count_texts()):
+    if not run.options.engine.lands_parts and run.on_notice and (texts := worklist.count_texts()):
         run.on_notice(f"{texts:,} sample captions/metadata are not written to parts; after `ingest land "
                       f"{run.parts}`, rerun this command without --parts (it skips the done images) to copy them.")
-    if run.options.engine == "ray" and run.parts.is_dir():
+    if run.options.engine.lands_parts and run.parts.is_dir():
         # the driver lands what this run wrote, and what earlier runs there left unlanded (killed, say)
         try:
             land_parts([run.parts], run.db, pending_only=True)

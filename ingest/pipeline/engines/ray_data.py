@@ -18,6 +18,7 @@ results come back in the order they finish, not in work-list order."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -277,3 +278,8 @@ class RayData(Engine):
             for idx, item in _items(ray.get(refs[block_no])):
                 if not seen[idx]:
                     yield _failed(self.plan.root, item, NO_RESULT)
+
+
+def choose(device: str, workers: int, address: str | None = None):
+    """`--engine ray`: the actor pool, on the cluster at ``address`` (else $RAY_ADDRESS, else a local Ray)."""
+    return functools.partial(RayData, address=address)

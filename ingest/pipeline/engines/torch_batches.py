@@ -56,3 +56,8 @@ class TorchBatches(Engine):
                 done[i].errors.update(error)
                 done[i].seconds.update(shares)
             yield from done
+
+
+def choose(device: str, workers: int, address: str | None = None) -> type[TorchBatches]:
+    """`--engine torch`: the networks in PyTorch in this process, whatever the device."""
+    return TorchBatches

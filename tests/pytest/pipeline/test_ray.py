@@ -16,7 +16,7 @@ from runs import KEYS, count, ingest, table
 
 from ingest.core.errors import CensusError
 from ingest.core.ids import image_id
-from ingest.pipeline.engines import EnginePlan
+from ingest.pipeline.engines.base import EnginePlan
 from ingest.pipeline.worklist import WorkItem
 from ingest.sources.layouts import list_images
 

@@ -113,7 +113,8 @@ def test_the_gpu_bench_imports_no_duckdb_dlib_or_warehouse():
 def test_an_image_the_networks_fail_on_gets_errors_and_its_batch_goes_on(folder, monkeypatch):
     from ingest.core.ids import image_id
     from ingest.models.profiles import build_models
-    from ingest.pipeline.engines import EnginePlan, choose_engine
+    from ingest.pipeline.engines import choose_engine
+    from ingest.pipeline.engines.base import EnginePlan
     from ingest.pipeline.worklist import WorkItem
     from ingest.sources.layouts import list_images
 
