@@ -3,8 +3,10 @@
     images a new run touched.
 
     image_outcome_runs(): one row per run of raw.runs with the fingerprint of its image rows
-      (count and an order-free hash of image_id and status). The model's post-hook stores it
-      as <model>_runs beside the model, in the model's transaction.
+      (count and an order-free hash of image_id and status). The model's first pre-hook stores
+      it once per build as <model>_runs_now (image_outcome_runs_now()): the build compares
+      against it, and the post-hook renames it to <model>_runs, in the model's transaction; at
+      ImageNet-21k size each fingerprint is a scan of 71M image runs, so it is taken once.
     image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh).
     image_outcome_rebuilt_groups(ledger): the (annotator, stage) groups whose every image is
       recomputed: groups of a run the ledger knows whose fingerprint, start time, annotator or
@@ -42,7 +44,7 @@
     select
         coalesce(now_runs.annotator, ledger.annotator) as annotator,
         coalesce(now_runs.stage, ledger.stage) as stage
-    from ({{ image_outcome_runs() }}) as now_runs
+    from {{ image_outcome_runs_now() }} as now_runs
     right join {{ ledger }} as ledger
         on now_runs.run_id = ledger.run_id
     where
@@ -58,7 +60,7 @@
         ledger.annotator,
         ledger.stage
     from {{ ledger }} as ledger
-    inner join ({{ image_outcome_runs() }}) as now_runs
+    inner join {{ image_outcome_runs_now() }} as now_runs
         on ledger.run_id = now_runs.run_id
     where now_runs.annotator is distinct from ledger.annotator or now_runs.stage is distinct from ledger.stage
 {% endmacro %}
@@ -87,10 +89,21 @@
     {%- endif %}
 {% endmacro %}
 
-{#- post-hook of int_image_outcomes: the ledger the next build compares against -#}
-{% macro record_image_outcome_runs() %}
-    create or replace table {{ this.schema }}.{{ this.identifier }}_runs as
+{% macro image_outcome_runs_now() -%}
+    {{ this.schema }}.{{ this.identifier }}_runs_now
+{%- endmacro %}
+
+{#- first pre-hook of int_image_outcomes: this build's fingerprints, taken once -#}
+{% macro fingerprint_image_outcome_runs() %}
+    create or replace table {{ image_outcome_runs_now() }} as
     {{ image_outcome_runs() }}
+{% endmacro %}
+
+{#- post-hook of int_image_outcomes: this build's fingerprints become the ledger the next build
+    compares against -#}
+{% macro record_image_outcome_runs() %}
+    drop table if exists {{ this.schema }}.{{ this.identifier }}_runs;
+    alter table {{ image_outcome_runs_now() }} rename to {{ this.identifier }}_runs
 {% endmacro %}
 
 {#- pre-hook of int_image_outcomes: in an incremental build, the rows of the rebuilt groups go

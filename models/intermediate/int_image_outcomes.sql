@@ -15,7 +15,7 @@
     incremental_strategy='delete+insert',
     unique_key=['annotator', 'stage', 'image_id'],
     on_schema_change='fail',
-    pre_hook="{{ clear_rebuilt_image_outcomes() }}",
+    pre_hook=["{{ fingerprint_image_outcome_runs() }}", "{{ clear_rebuilt_image_outcomes() }}"],
     post_hook="{{ record_image_outcome_runs() }}"
 ) }}
 
