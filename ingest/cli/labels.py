@@ -23,16 +23,10 @@ def labels_audit(
     lemmas, lexicographer file, depth, whether it is a person (a hyponym of person.n.01) and
     WordNet's usage-domain flags (ethnic slur, obscenity, disparagement, ...), into
     raw.label_synsets; `dbt build` makes the label_audit mart with the census' images and faces."""
-    from ..labels.label_audit import FLAGS, audit, write
-    from ..warehouse.db import connect, init_schema
+    from ..labels.label_audit import FLAGS, audit, land
 
     rows = audit(label_set)
-    con = connect(db)
-    try:
-        init_schema(con)
-        write(con, rows)
-    finally:
-        con.close()
+    land(db, rows)
     flags = ", ".join(f"{key} {sum(getattr(r, key) for r in rows)}" for key in FLAGS)
     out.print(f"{rows[0].label_set if rows else label_set}: {len(rows)} wnids, "
               f"{sum(not r.in_wordnet for r in rows)} not in WordNet 3.0, "

@@ -188,6 +188,18 @@ def audit(name: str, wn=None) -> list[SynsetRow]:
     return rows
 
 
+def land(db: Path | None, rows: list[SynsetRow]) -> int:
+    """Open the warehouse (default $CENSUS_DB), create its schema if new, and write the rows."""
+    from ..warehouse.db import connect, init_schema
+
+    con = connect(db)
+    try:
+        init_schema(con)
+        return write(con, rows)
+    finally:
+        con.close()
+
+
 def write(con, rows: list[SynsetRow]) -> int:
     """Replace the label set's rows in raw.label_synsets, in one transaction."""
     from dataclasses import asdict
