@@ -11,10 +11,9 @@ from pathlib import Path
 
 from ..core.classes import named
 from ..core.config import FACE_MIN_SCORE
-from ..core.errors import CensusError
-from ..warehouse.db import connect
-from .freshness import BUILD_COMMAND, stale_sentence
-from .scope import EVERYTHING, Scope, resolve
+from .freshness import stale_sentence
+from .reader import NOT_BUILT, MartReader
+from .scope import resolve
 
 CAVEAT = (
     "Apparent age and apparent gender are outputs of face models with known, measured bias "
@@ -25,8 +24,10 @@ CAVEAT = (
 )
 
 
-def _rows(con, sql: str, params=None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
+def _rows(marts: MartReader, mart: str, columns: str, **query) -> list[tuple]:
+    """The rows in scope of a mart the card needs (not built: one sentence)."""
+    marts.require(mart)
+    return marts.rows(mart, columns, **query) or []
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -54,46 +55,38 @@ def build_card(db: Path | None = None, top: int = 5, dataset: str | None = None,
                annotator: str | None = None) -> str:
     """The card of one dataset: the one named, else the warehouse's only one (several: a
     CensusError listing them); annotator keeps one model's rows where a mart names it."""
-    con = connect(db, read_only=True)
-    try:
-        built = {r[0] for r in _rows(con, "select table_name from information_schema.tables "
-                                          "where table_schema = 'main'")}
-        if not {"census_overview", "annotator_coverage"} <= built:
-            raise CensusError(f"The census marts are not built yet: run `{BUILD_COMMAND}` first (or add --build).")
-        scope = resolve(con, dataset, annotator)
+    with MartReader.open(db, reads="the card") as marts:
+        marts.require("census_overview", "annotator_coverage", sentence=NOT_BUILT)
+        marts = marts.within(resolve(marts.con, dataset, annotator))
+        scope = marts.scope
         title = f"# Dataset audit card: {_cell(scope.describe())}" if scope.describe() else "# Dataset audit card"
         out = [title, "", f"> {CAVEAT}", ""]
-        stale = stale_sentence(con)
+        stale = stale_sentence(marts.con)
         if stale:
             out += [f"> **Stale.** {stale}", ""]
-        out += _coverage(con, scope) + _humans(con, scope) + _measured_error(con, built, scope)
-        out += _nsfw(con, top, scope) + _minors(con, top, scope) + _agreement(con, scope) + _accuracy(con, scope)
+        out += _coverage(marts) + _humans(marts) + _measured_error(marts)
+        out += _nsfw(marts, top) + _minors(marts, top) + _agreement(marts) + _accuracy(marts)
         out += ["## Method", "",
                 f"Faces count when det_score >= the dbt var face_min_score (default {FACE_MIN_SCORE}). "
                 "eta = share of a class's processed images with a face; gender skewness is the population skewness of "
                 "the apparent gender score (0 = female, 1 = male). Definitions: the .yml of each mart "
                 "(`dbt docs generate --profiles-dir .`).", ""]
         return "\n".join(out)
-    finally:
-        con.close()
 
 
-def _coverage(con, scope: Scope = EVERYTHING) -> list[str]:
+def _coverage(marts: MartReader) -> list[str]:
     """An image that failed and later succeeded counts once, as ok (annotator_coverage)."""
-    rows = _rows(con, f"""
-        select dataset, stage, annotator, n_images_ok, n_images_error
-        from {scope.relation(con, "annotator_coverage")} order by 1, 2, 3""")
+    rows = _rows(marts, "annotator_coverage", "dataset, stage, annotator, n_images_ok, n_images_error",
+                 order="1, 2, 3")
     return ["## Coverage", ""] + _table(["dataset", "stage", "model", "images ok", "errors (never ok)"],
                                         [list(r) for r in rows]) + [""]
 
 
-def _humans(con, scope: Scope = EVERYTHING) -> list[str]:
-    overview = _rows(con, f"""
-        select annotator, dataset, split, n_images, n_images_with_faces, n_faces, n_women, n_men,
-               100 * share_images_with_faces, mean_age_women, mean_age_men
-        from {scope.relation(con, "census_overview")} order by 1, 2, 3""")
-    demo = _rows(con, "select annotator, n_faces, pct_female, pct_over_60, mean_age from "
-                      f"{scope.relation(con, 'demographics')} order by 1")
+def _humans(marts: MartReader) -> list[str]:
+    overview = _rows(marts, "census_overview", """
+        annotator, dataset, split, n_images, n_images_with_faces, n_faces, n_women, n_men,
+        100 * share_images_with_faces, mean_age_women, mean_age_men""", order="1, 2, 3")
+    demo = _rows(marts, "demographics", "annotator, n_faces, pct_female, pct_over_60, mean_age", order="1")
     lines = ["## Humans in the dataset (Table 4 of the 2020 paper)", ""]
     lines += _table(["face model", "dataset", "split", "images", "images with persons", "persons", "apparent women",
                      "apparent men", "% images with persons", "mean age (women)", "mean age (men)"],
@@ -119,23 +112,20 @@ CORRECTION = (
 KINDS = {"image_labels": "image labels", "faces": "face boxes", "faces, image_labels": "face boxes and image labels"}
 
 
-def _measured_error(con, built: set[str], scope: Scope = EVERYTHING) -> list[str]:
+def _measured_error(marts: MartReader) -> list[str]:
     """Measured precision/recall against reference labels beside the face counts, and the face
     share corrected for them (corrected_face_share, annotator_evaluation), with the reference
     and the images the error was measured on."""
     lines = ["## Measured error against reference labels", ""]
-    if not {"corrected_face_share", "annotator_evaluation"} <= built:
+    if not marts.has("corrected_face_share", "annotator_evaluation"):
         return []
-    have = {r[0] for r in _rows(con, "select column_name from information_schema.columns "
-                                     "where table_schema = 'main' and table_name = 'corrected_face_share'")}
     optional = ("reference_kind", "n_images_evaluated", "n_images_excluded", "reference_datasets", "image_precision",
                 "image_precision_lo", "image_precision_hi", "image_recall", "image_recall_lo", "image_recall_hi",
                 "eta_corrected_by_supercategory")
-    extra = ", ".join(c if c in have else f"null as {c}" for c in optional)
-    rows = _rows(con, f"""
-        select annotator, reference, dataset, n_faces, precision, recall, eta_observed, eta_observed_lo,
-               eta_observed_hi, eta_corrected, eta_corrected_lo, eta_corrected_hi, n_faces_corrected, {extra}
-        from {scope.relation(con, "corrected_face_share")} order by 1, 2, 3""")
+    rows = _rows(marts, "corrected_face_share", [
+        "annotator", "reference", "dataset", "n_faces", "precision", "recall", "eta_observed", "eta_observed_lo",
+        "eta_observed_hi", "eta_corrected", "eta_corrected_lo", "eta_corrected_hi", "n_faces_corrected"],
+        optional=optional, order="1, 2, 3")
     if not rows:
         return lines + ["No reference labels share images with a face model: import labelled faces with "
                         "`ingest import labels.csv --kind faces --annotator reference/<name> --dataset NAME`, or "
@@ -151,12 +141,10 @@ def _measured_error(con, built: set[str], scope: Scope = EVERYTHING) -> list[str
                      for (a, ref, d, n, p, r, eta, lo, hi, c, c_lo, c_hi, nc, kind, n_eval, n_excl, datasets,
                           ip, ip_lo, ip_hi, ir, ir_lo, ir_hi, by_sc) in rows])
     lines += ["", CORRECTION, ""]
-    groups = _rows(con, f"""
-        select annotator, reference, group_kind, group_value, n_reference, n_matched, recall, gender_accuracy,
-               age_mae
-        from {scope.relation(con, "annotator_evaluation")} where group_kind <> 'all'
-        order by 1, 2, case group_kind when 'gender' then 0 when 'age_bucket' then 1 when 'gender_age' then 2
-                 else 3 end, 3, 4""")
+    groups = _rows(marts, "annotator_evaluation", """
+        annotator, reference, group_kind, group_value, n_reference, n_matched, recall, gender_accuracy, age_mae""",
+                   where="group_kind <> 'all'", order="""1, 2, case group_kind when 'gender' then 0
+                   when 'age_bucket' then 1 when 'gender_age' then 2 else 3 end, 3, 4""")
     if groups:
         lines += ["Per group of the reference faces (the 2019 paper's Tables 1-4):", ""]
         lines += _table(["face model", "reference", "group", "value", "reference faces", "found", "recall",
@@ -184,11 +172,10 @@ def _share(value, lo, hi) -> str:
     return f"{100 * value:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
 
 
-def _nsfw(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
-    rows = _rows(con, f"""
-        select nsfw_annotator, face_annotator, dataset, wnid, mean_nsfw, mean_gender, mean_age
-        from {scope.relation(con, "nsfw_clusters")} where is_review_shortlist
-        order by mean_nsfw desc, wnid, dataset, nsfw_annotator, face_annotator limit ?""", [top])
+def _nsfw(marts: MartReader, top: int) -> list[str]:
+    rows = _rows(marts, "nsfw_clusters", "nsfw_annotator, face_annotator, dataset, wnid, mean_nsfw, mean_gender, "
+                 "mean_age", where="is_review_shortlist",
+                 order="mean_nsfw desc, wnid, dataset, nsfw_annotator, face_annotator", limit=top)
     lines = ["## NSFW review shortlist (Table 5 of the 2020 paper)", ""]
     if not rows:
         return lines + ["No class has a train NSFW score.", ""]
@@ -197,11 +184,10 @@ def _nsfw(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
                           [[a, b, d, named(w), n, g, age] for a, b, d, w, n, g, age in rows]) + [""]
 
 
-def _minors(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
-    rows = _rows(con, f"""
-        select annotator, dataset, wnid, split, n_faces, n_minors, n_infants, share_minors, is_paper_child_class
-        from {scope.relation(con, "class_minors")} where n_minors > 0
-        order by n_minors desc, wnid, dataset, split, annotator limit ?""", [top])
+def _minors(marts: MartReader, top: int) -> list[str]:
+    rows = _rows(marts, "class_minors", "annotator, dataset, wnid, split, n_faces, n_minors, n_infants, "
+                 "share_minors, is_paper_child_class", where="n_minors > 0",
+                 order="n_minors desc, wnid, dataset, split, annotator", limit=top)
     lines = ["## Classes with apparent minors (beyond the paper's hand-found list, B.4)", ""]
     if not rows:
         return lines + ["No kept face has an apparent age under the minor threshold.", ""]
@@ -211,11 +197,9 @@ def _minors(con, top: int, scope: Scope = EVERYTHING) -> list[str]:
                            for a, d, w, s, f, m, i, sh, p in rows]) + [""]
 
 
-def _agreement(con, scope: Scope = EVERYTHING) -> list[str]:
-    rows = _rows(con, f"""
-        select annotator_a, annotator_b, dataset, split, n_classes, pearson_eta, pearson_gender_skewness,
-               pearson_mean_age
-        from {scope.relation(con, "annotator_agreement")} order by 1, 2, 3, 4""")
+def _agreement(marts: MartReader) -> list[str]:
+    rows = _rows(marts, "annotator_agreement", "annotator_a, annotator_b, dataset, split, n_classes, pearson_eta, "
+                 "pearson_gender_skewness, pearson_mean_age", order="1, 2, 3, 4")
     lines = ["## Do two face models agree? (Figure 10b of the 2020 paper)", ""]
     if not rows:
         return lines + ["Only one face model has been run.", ""]
@@ -223,11 +207,9 @@ def _agreement(con, scope: Scope = EVERYTHING) -> list[str]:
                            "r (mean age)"], [list(r) for r in rows]) + [""]
 
 
-def _accuracy(con, scope: Scope = EVERYTHING) -> list[str]:
-    rows = _rows(con, f"""
-        select classifier_annotator, face_annotator, dataset, n_top, n_rest, mean_top, mean_rest, t_statistic,
-               p_value
-        from {scope.relation(con, "human_delta_ttest")} order by 1, 2, 3""")
+def _accuracy(marts: MartReader) -> list[str]:
+    rows = _rows(marts, "human_delta_ttest", "classifier_annotator, face_annotator, dataset, n_top, n_rest, "
+                 "mean_top, mean_rest, t_statistic, p_value", order="1, 2, 3")
     lines = ["## Classes where people appear unevenly between train and val (B.6 of the 2020 paper)", ""]
     if not rows:
         return lines + ["No classifier or no val split.", ""]

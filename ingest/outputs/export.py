@@ -17,10 +17,10 @@ from pathlib import Path
 from ..core.csv_safe import sql_cell
 from ..core.errors import CensusError
 from ..core.quoting import quote_identifier, quote_literal
-from ..warehouse.db import connect
 from .card import CAVEAT
 from .freshness import stale_sentence
-from .marts import MART_SCHEMA, built_marts, columns_of, mart_docs
+from .marts import MART_SCHEMA, mart_docs
+from .reader import MartReader
 from .scope import resolve
 
 FORMATS = ("parquet", "csv")
@@ -54,31 +54,32 @@ def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_
     if fmt not in FORMATS:
         raise CensusError(f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
     docs = mart_docs()
-    con = connect(db, read_only=True)
-    try:
-        built = built_marts(con)
+    with MartReader.open(db, reads="this export") as reader:
+        con = reader.con
+        built = sorted(reader.built)
         marts = [t for t in built if t in docs]
-        per_image = [t for t in marts if any(c == "image_id" for c, _ in columns_of(con, t))]
+        per_image = [t for t in marts if "image_id" in reader.columns(t)]
         if not image_rows:
             marts = [t for t in marts if t not in per_image]
         if not marts:
             raise CensusError("No census mart is built in this warehouse: run `dbt build --profiles-dir .` first.")
-        scope = resolve(con, dataset, annotator)
-        whole = [t for t in marts if scope.dataset is not None and "dataset" not in dict(columns_of(con, t))]
+        reader = reader.within(resolve(con, dataset, annotator))
+        scope = reader.scope
+        whole = [t for t in marts if scope.dataset is not None and "dataset" not in reader.columns(t)]
         out.mkdir(parents=True, exist_ok=True)
         written, sections, index = [], [], []
         for mart in marts:
             path = out / f"{mart}.{fmt}"
             tmp = path.with_name(f".{path.name}.tmp")
-            relation = scope.relation(con, mart)
-            con.execute(_copy_sql(mart, tmp, fmt, columns_of(con, mart), relation))
+            columns = list(reader.columns(mart).items())
+            con.execute(_copy_sql(mart, tmp, fmt, columns, reader.relation(mart)))
             tmp.replace(path)
             written.append(path)
-            n_rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+            n_rows = reader.count(mart)
             doc = docs[mart]
             index.append(f"| [{path.name}](#{mart}) | {doc.area} | {n_rows:,} | {PAPER_COUNTERPART.get(mart, '')} |")
             rows = [f"| `{name}` | {ctype} | {_md(doc.columns.get(name) or '(not documented)')} |"
-                    for name, ctype in columns_of(con, mart)]
+                    for name, ctype in columns]
             sections += [f"## {mart}", "", _md(doc.description), "",
                          "| column | type | definition |", "|---|---|---|", *rows, ""]
         missing = sorted(set(docs) - set(built))
@@ -107,8 +108,6 @@ def export_marts(out: Path, fmt: str = "parquet", db: Path | None = None, image_
                        + ", ".join(f"`{m}`" for m in missing) + ".", ""]
         (out / "README.md").write_text("\n".join(readme + sections))
         return written
-    finally:
-        con.close()
 
 
 def _md(text: str) -> str:

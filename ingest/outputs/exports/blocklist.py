@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 
 from ...core.csv_safe import escape_frame
 from ...core.errors import CensusError
-from ...warehouse.db import connect, table_exists
+from ..reader import MartReader
+from ..scope import EVERYTHING, Scope, datasets
 
 COLUMNS = ("dataset", "rel_path", "image_id", "reason", "evidence")
 
@@ -35,21 +36,14 @@ def _value(value):
 
 
 def read_flags(db: Path | None, dataset: str | None) -> pd.DataFrame:
-    con = connect(db, read_only=True)
-    try:
-        if not table_exists(con, "main", "confirmed_flags"):
-            raise CensusError("The warehouse has no confirmed_flags table yet: land the reviews "
-                              "(`ingest review land`) and run `dbt build` first.")
-        if dataset is not None and not con.execute("select count(*) from raw.images where dataset = ?",
-                                                   [dataset]).fetchone()[0]:
+    with MartReader.open(db, reads="this export") as marts:
+        marts.require("confirmed_flags", sentence="The warehouse has no confirmed_flags table yet: land the reviews "
+                                                  "(`ingest review land`) and run `dbt build` first.")
+        if dataset is not None and dataset not in datasets(marts.con):
             raise CensusError(f"The warehouse has no images of dataset {dataset!r}.")
-        where = "" if dataset is None else " and dataset = ?"
-        return con.execute(
-            "select * from main.confirmed_flags where question in ('nsfw_category', 'apparent_minor')"
-            f"{where} order by dataset, rel_path, question, annotator, face_idx",
-            [] if dataset is None else [dataset]).df()
-    finally:
-        con.close()
+        return marts.within(EVERYTHING if dataset is None else Scope(dataset)).frame(
+            "confirmed_flags", where="question in ('nsfw_category', 'apparent_minor')",
+            order="dataset, rel_path, question, annotator, face_idx")
 
 
 def blocklist_rows(flags: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import hashlib
 import json
 import mimetypes
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -36,7 +36,8 @@ from ...core.quoting import quote_literal
 from ...warehouse.db import connect, table_exists
 from ..card import CAVEAT
 from ..freshness import BUILD_COMMAND, stale_sentence
-from ..marts import built_marts, columns_of, mart_docs
+from ..marts import mart_docs
+from ..reader import NOT_BUILT, MartReader
 from ..scope import Scope, choose_dataset
 
 CROISSANT = "http://mlcommons.org/croissant/1.0"
@@ -115,29 +116,22 @@ def not_built(mart: str) -> str:
 class Census:
     """The marts of one dataset, read-only."""
 
-    con: duckdb.DuckDBPyConnection
+    marts: MartReader  # in the scope of the dataset
     dataset: str
-    built: set[str] = field(default_factory=set)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.marts.con
+
+    @property
+    def built(self) -> frozenset[str]:
+        return self.marts.built
 
     def rows(self, mart: str, columns: str, where: str = "true", group: str = "", order: str = "1",
              optional: tuple[str, ...] = ()) -> list[dict] | None:
         """The mart's rows of this dataset (all rows where it has no dataset column) as dicts;
         None when the mart is not built. Optional columns the mart lacks come back as None."""
-        if mart not in self.built:
-            return None
-        if optional:
-            have = dict(columns_of(self.con, mart))
-            columns += "".join(f", {c}" if c in have else f", null as {c}" for c in optional)
-        relation = Scope(self.dataset).relation(self.con, mart)
-        grouped = f" group by {group}" if group else ""
-        try:
-            cursor = self.con.execute(f"select {columns} from {relation} where {where}{grouped} order by {order}")
-        except duckdb.BinderException as error:  # a mart built by an older version of the project
-            detail = str(error).splitlines()[0]
-            raise CensusError(f"The {mart} mart lacks a column this export reads ({detail}): rebuild the marts with "
-                              f"`{BUILD_COMMAND}`.") from error
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self.marts.records(mart, columns, where=where, group=group, order=order, optional=optional)
 
 
 def _num(value, digits: int = 2) -> str:
@@ -512,7 +506,7 @@ def census_tables(census: Census, folder: Path) -> tuple[list[dict], list[dict]]
             continue
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        relation = Scope(census.dataset).relation(census.con, mart)
+        relation = census.marts.relation(mart)
         try:
             census.con.execute(f"copy (select * from {relation}) to {quote_literal(str(tmp))} (format parquet)")
             tmp.replace(path)
@@ -525,7 +519,7 @@ def census_tables(census: Census, folder: Path) -> tuple[list[dict], list[dict]]
                         "contentUrl": f"{CENSUS_FOLDER}/{file_id}", "encodingFormat": "application/x-parquet",
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
         fields = []
-        for column, duck_type in columns_of(census.con, mart):
+        for column, duck_type in census.marts.columns(mart).items():
             entry = {"@type": "cr:Field", "@id": f"{mart}/{column}", "name": column, "dataType": _data_type(duck_type),
                      "source": {"fileObject": {"@id": file_id}, "extract": {"column": column}}}
             if doc and doc.columns.get(column):
@@ -541,13 +535,12 @@ def census_tables(census: Census, folder: Path) -> tuple[list[dict], list[dict]]
 # --- the document -----------------------------------------------------------------------------
 
 def _open(con: duckdb.DuckDBPyConnection, dataset: str | None) -> Census:
-    built = set(built_marts(con))
-    if "annotator_coverage" not in built:
-        raise CensusError(f"The census marts are not built yet: run `{BUILD_COMMAND}` first (or add --build).")
+    marts = MartReader(con, reads="this export")
+    marts.require("annotator_coverage", sentence=NOT_BUILT)
     chosen = choose_dataset(con, dataset)
     if chosen is None:
         raise CensusError("This warehouse holds no dataset yet: run `ingest run DATASET_ROOT` first.")
-    census = Census(con, chosen, built)
+    census = Census(marts.within(Scope(chosen)), chosen)
     if not census.rows("annotator_coverage", "annotator"):
         raise CensusError(f"The marts hold nothing about dataset {chosen!r} yet: run `{BUILD_COMMAND}` first (or "
                           "add --build).")

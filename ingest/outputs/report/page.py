@@ -13,8 +13,9 @@ from ...core.config import DEFAULT_DB, FACE_MIN_SCORE, database_path
 from ...core.errors import CensusError
 from ...warehouse.db import connect
 from ..card import CAVEAT
-from ..freshness import BUILD_COMMAND, stale_sentence
-from ..marts import PROJECT_DIR, built_marts
+from ..freshness import stale_sentence
+from ..marts import PROJECT_DIR
+from ..reader import NOT_BUILT
 from ..scope import resolve
 from .blocks import Chart, Section
 from .reader import Marts, MartShapeError
@@ -38,7 +39,7 @@ def _section(build: Callable[[Marts], Section], marts: Marts) -> Section:
     try:
         return build(marts)
     except MartShapeError as error:
-        message = f"the mart {error}; rebuild the marts with this project's dbt build"
+        message = f"the mart {error.mart} lacks {error.detail}; rebuild the marts with this project's dbt build"
     except Exception as error:  # a bug in one section must not cost the whole report
         warnings.warn(f"report section {build.__name__} failed: {error!r}", stacklevel=2)
         message = f"this section could not be built ({type(error).__name__}: {error})"
@@ -68,11 +69,12 @@ def build_report(db: Path | None = None, dataset: str | None = None, annotator: 
     warehouse without any mart is a CensusError."""
     con = connect(db, read_only=True)
     try:
-        if not built_marts(con):
-            raise CensusError(f"The census marts are not built yet: run `{BUILD_COMMAND}` first (or add --build).")
+        marts = Marts(con)
+        if not marts.built:
+            raise CensusError(NOT_BUILT)
         scope = resolve(con, dataset, annotator)
         stale = stale_sentence(con)
-        marts = Marts(con, scope)
+        marts = marts.within(scope)
         sections = [_section(build, marts) for build in SECTIONS]
     finally:
         con.close()

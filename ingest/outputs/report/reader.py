@@ -8,53 +8,40 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ...core.classes import class_names
-from ..marts import built_marts, columns_of
+from ..reader import MartReader, MartShapeError
 from ..scope import EVERYTHING, Scope
 
-
-class MartShapeError(Exception):
-    """A mart lacks a column the report needs (a mart built by an older or newer project)."""
+__all__ = ["MartShapeError", "Marts", "model_column", "primary_model", "primary_split"]
 
 
-class Marts:
-    """Read-only queries over the marts of one warehouse, the rows of one scope (a dataset, a
+class Marts(MartReader):
+    """The report's reader of the marts of one warehouse, the rows of one scope (a dataset, a
     model); a missing mart reads as None."""
 
     def __init__(self, con, scope: Scope = EVERYTHING):
-        self.con = con
-        self.scope = scope
-        self.tables = set(built_marts(con))
-        self._columns: dict[str, set[str]] = {}
+        super().__init__(con, scope, reads="the report")
         self._lemmas: dict[str, str] | None = None
 
-    def columns(self, table: str) -> set[str]:
-        if table not in self._columns:
-            self._columns[table] = {c for c, _ in columns_of(self.con, table)} if table in self.tables else set()
-        return self._columns[table]
+    @property
+    def tables(self) -> frozenset[str]:
+        return self.built
 
     def frame(self, table: str, columns: list[str], optional: Iterable[str] = (),
               where: str = "") -> pd.DataFrame | None:
         """The mart's columns (optional ones filled with NULL where the mart lacks them), or None
-        when the mart is not built."""
-        if table not in self.tables:
-            return None
-        have = self.columns(table)
-        lacking = [c for c in columns if c not in have]
-        if lacking:
-            raise MartShapeError(f"{table} lacks {', '.join(lacking)}")
-        exprs = [f'"{c}"' for c in columns] + [f'"{c}"' if c in have else f'null as "{c}"' for c in optional]
-        sql = f'select {", ".join(exprs)} from {self.scope.relation(self.con, table)}' + (
-            f" where {where}" if where else "")
-        return self.con.execute(sql + " order by all").df()  # the same page from the same marts
+        when the mart is not built; a lacking column is a MartShapeError."""
+        return super().frame(table, columns, optional=list(optional), where=where,
+                             order="all")  # the same page from the same marts
 
     def lemmas(self) -> dict[str, str]:
         """wnid -> WordNet's lemma names, for wnids outside ILSVRC (the label_audit mart, where
         `ingest labels audit` ran); empty without it."""
         if self._lemmas is None:
             self._lemmas = {}
-            if {"wnid", "lemmas"} <= self.columns("label_audit"):
-                self._lemmas = dict(self.con.execute('select wnid, min(lemmas) from main."label_audit" '
-                                                     "where lemmas is not null group by wnid").fetchall())
+            if {"wnid", "lemmas"} <= self.columns("label_audit").keys():
+                rows = self.within(EVERYTHING).rows("label_audit", "wnid, min(lemmas)", where="lemmas is not null",
+                                                    group="wnid")
+                self._lemmas = dict(rows or [])
         return self._lemmas
 
     def name_classes(self, frame: pd.DataFrame, column: str = "wnid") -> pd.DataFrame:

@@ -458,12 +458,14 @@ def test_card_and_summary_show_the_measured_error(warehouse):
     from rich.console import Console
 
     from ingest.outputs import card, summary
+    from ingest.outputs.reader import MartReader
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        lines = card._measured_error(con, {"corrected_face_share", "annotator_evaluation"})
+        marts = MartReader(con)
+        lines = card._measured_error(marts)
         console = Console(record=True, width=400)
-        summary._measured_error(console, con)
+        summary._measured_error(console, marts)
     finally:
         con.close()
     text = "\n".join(lines)

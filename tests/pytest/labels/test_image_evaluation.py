@@ -338,10 +338,11 @@ def test_evaluate_says_when_no_model_processed_the_labelled_images(world, tmp_pa
 
 def test_card_names_the_reference_and_its_images(world):
     from ingest.outputs.card import _measured_error
+    from ingest.outputs.reader import MartReader
 
     con = duckdb.connect(str(world.db), read_only=True)
     try:
-        lines = _measured_error(con, {"corrected_face_share", "annotator_evaluation"})
+        lines = _measured_error(MartReader(con))
     finally:
         con.close()
     text = "\n".join(lines)
