@@ -166,7 +166,7 @@ def write_warehouse(db: Path, rows: dict[str, pd.DataFrame]) -> None:
 #: (the headline marts after class_census: the Croissant export's RAI fields, test_croissant.py)
 SELECT = ["+review_queue", "+confirmed_flags", "+review_agreement", "+hand_survey_check", "+class_census",
           "+demographics", "+class_minors", "+annotator_coverage", "+census_overview", "+annotator_agreement",
-          "+corrected_face_share"]
+          "+corrected_face_share", "+faces_to_blur"]
 
 
 def dbt_build(db: Path, work: Path, select: list[str]) -> subprocess.CompletedProcess:

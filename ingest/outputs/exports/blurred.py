@@ -2,8 +2,8 @@
 face blurred (as the ImageNet face-obfuscation study released face-blurred copies).
 
 - Faces: the kept faces (det_score >= face_min_score, the annotator's latest ok run) of
-  every face annotator, or of those named, as the marts count them (``int_kept_faces``),
-  plus faces below the threshold that reviewers confirmed (``confirmed_flags``, is_face yes).
+  every face annotator, or of those named, as the marts count them, plus faces below the
+  threshold that reviewers confirmed (is_face yes): the ``faces_to_blur`` mart.
 - Files are matched to the warehouse by their stored rel_path (``layouts.stored_path``: a
   name with a backslash or an undecodable byte is stored escaped), as the layouts name them.
 - Each box is grown by ``margin`` of its width and height on every side and blurred with a
@@ -50,11 +50,15 @@ from ...core.errors import CensusError
 from ...images.decode import is_inside
 from ...sources.layouts import stored_path
 from ...sources.locators import locator, split_locator
-from ...warehouse.db import connect, is_disk_full, table_exists
+from ...warehouse.db import is_disk_full
+from ..reader import MartReader
+from ..scope import Scope, datasets
 from .blur_containers import rewrite_parquet, rewrite_shard
 
 T = TypeVar("T")
 
+#: the mart of the faces to blur, one row per face
+FACES_TO_BLUR = "faces_to_blur"
 BLUR_STRENGTH = 0.25
 #: Image.transpose methods that undo each EXIF orientation (ImageOps.exif_transpose applies the inverse)
 UNDO_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -90,47 +94,26 @@ class BlurReport:
 
 
 def read_faces(dataset: str, annotators: list[str] | None, db: Path | None) -> tuple[dict, dict]:
-    """{rel_path: [(x1, y1, x2, y2), ...]} and counts, read-only from the marts."""
-    con = connect(db, read_only=True)
-    try:
-        if not table_exists(con, "intermediate", "int_kept_faces"):
-            raise CensusError("The warehouse has no census marts yet: run `dbt build` first "
-                              "(the faces to blur are the kept faces the marts count).")
-        if not con.execute("select count(*) from raw.images where dataset = ?", [dataset]).fetchone()[0]:
+    """{rel_path: [(x1, y1, x2, y2), ...]} and counts, read-only from the faces_to_blur mart."""
+    with MartReader.open(db, reads="this export") as marts:
+        marts.require(FACES_TO_BLUR, sentence="The warehouse has no census marts yet: run `dbt build` first "
+                                              "(the faces to blur are the kept faces the marts count).")
+        if dataset not in datasets(marts.con):
             raise CensusError(f"The warehouse has no images of dataset {dataset!r}; name it with --dataset "
                               "as in `ingest run`.")
-        known = {r[0] for r in con.execute("select distinct annotator from intermediate.int_kept_faces").fetchall()}
+        known = {r[0] for r in marts.rows(FACES_TO_BLUR, "distinct annotator", where="source = 'kept'") or []}
         for name in annotators or []:
             if name not in known:
                 raise CensusError(f"No kept faces of annotator {name!r} in the warehouse; "
                                   f"known: {', '.join(sorted(known)) or 'none'}.")
-        chosen = "" if not annotators else f" and kept.annotator in ({', '.join('?' * len(annotators))})"
-        kept = con.execute(
-            "select images.rel_path, faces.x1, faces.y1, faces.x2, faces.y2 "
-            "from intermediate.int_kept_faces as kept "
-            "join staging.stg_faces as faces on kept.run_id = faces.run_id and kept.image_id = faces.image_id "
-            "  and kept.face_idx = faces.face_idx "
-            "join raw.images as images on kept.image_id = images.image_id "
-            f"where kept.dataset = ?{chosen}", [dataset, *(annotators or [])]).fetchall()
-        confirmed = []
-        if table_exists(con, "main", "confirmed_flags"):
-            confirmed = con.execute(
-                "select flags.rel_path, faces.x1, faces.y1, faces.x2, faces.y2 "
-                "from main.confirmed_flags as flags "
-                "join intermediate.int_image_results as results on results.stage = 'faces' "
-                "  and results.annotator = flags.annotator and results.image_id = flags.image_id "
-                "join staging.stg_faces as faces on faces.run_id = results.run_id "
-                "  and faces.image_id = flags.image_id and faces.face_idx = flags.face_idx "
-                "where flags.question = 'is_face' and flags.dataset = ? and not exists ("
-                "  select 1 from intermediate.int_kept_faces as kept where kept.annotator = flags.annotator"
-                "  and kept.image_id = flags.image_id and kept.face_idx = flags.face_idx)"
-                + ("" if not annotators else f" and flags.annotator in ({', '.join('?' * len(annotators))})"),
-                [dataset, *(annotators or [])]).fetchall()
-    finally:
-        con.close()
+        chosen = "" if not annotators else f"annotator in ({', '.join('?' * len(annotators))})"
+        rows = marts.within(Scope(dataset)).rows(
+            FACES_TO_BLUR, ["source", "rel_path", "x1", "y1", "x2", "y2"], where=chosen, params=annotators or [],
+            order="source = 'kept' desc, image_id, annotator, face_idx") or []
     boxes: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
-    counts = {"kept": len(kept), "confirmed": len(confirmed), "without_box": 0}
-    for rel_path, *box in [*kept, *confirmed]:
+    counts = {"kept": 0, "confirmed": 0, "without_box": 0}
+    for source, rel_path, *box in rows:
+        counts["kept" if source == "kept" else "confirmed"] += 1
         if any(v is None or not math.isfinite(v) for v in box):
             counts["without_box"] += 1
             continue

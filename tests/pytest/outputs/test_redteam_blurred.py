@@ -1,7 +1,7 @@
 """Red-team cases of `ingest export blurred`: names stored with escapes, faces inside webdataset
 shards and Parquet files, faces that match no file, a full disk, 16-bit PNGs, animated GIFs
 and a NaN margin. Each dataset is a few copies of insightface's sample photo; the warehouse
-holds the tables the export reads (raw rows, staging.stg_faces, intermediate.int_kept_faces)."""
+holds the tables the export reads (raw rows and the faces_to_blur mart)."""
 
 from __future__ import annotations
 
@@ -63,9 +63,8 @@ def make_marts(db: Path, faces: dict[str, list[tuple]]) -> Path:
             for idx, box in enumerate(boxes):
                 con.execute("insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2) "
                             "values ('r', ?, ?, 0.99, ?, ?, ?, ?)", [f"i{n}", idx, *box])
-        con.execute("create schema staging; create view staging.stg_faces as select * from raw.faces")
-        con.execute("create schema intermediate; create table intermediate.int_kept_faces as "
-                    "select r.annotator, f.run_id, f.image_id, f.face_idx, i.dataset from raw.faces f "
+        con.execute("create table main.faces_to_blur as select i.dataset, r.annotator, f.image_id, i.rel_path, "
+                    "f.face_idx, f.x1, f.y1, f.x2, f.y2, 'kept' as source from raw.faces f "
                     "join raw.runs r using (run_id) join raw.images i using (image_id)")
     finally:
         con.close()
