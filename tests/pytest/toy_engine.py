@@ -1,6 +1,6 @@
 """A toy engine, as a newcomer would add one: its module (this one) and its registry line
 (``ENTRY``, a line of ``ingest/pipeline/engines/registry.py``). Nothing else in the package
-changes; pipeline/test_toy_engine.py proves it end to end."""
+changes; pipeline/engines/test_toy_engine.py proves it end to end."""
 
 from __future__ import annotations
 

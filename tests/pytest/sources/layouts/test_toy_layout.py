@@ -23,7 +23,7 @@ from ingest.core.errors import CensusError
 from ingest.sources.layouts import Ignored, detect_layout, ignored_sentences, list_images, resolve_layout
 from ingest.sources.locators import decode_ref, split_locator
 
-TESTS = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parents[2]
 REPO = TESTS.parents[1]
 
 
