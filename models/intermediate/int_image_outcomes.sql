@@ -73,20 +73,16 @@ latest as (
     group by run_group, image_id
 ),
 
-outcomes as (
+-- the winners, narrow: an annotator and stage is its run_group number until the last select
+winners as (
     select
-        run_groups.annotator,
+        latest.run_group,
         run_groups.stage,
         latest.image_id,
-        latest.run_id,
-        images.dataset,
-        images.split,
-        images.wnid
+        latest.run_id
     from latest
     inner join run_groups
         on latest.run_group = run_groups.run_group
-    inner join {{ ref('stg_images') }} as images
-        on latest.image_id = images.image_id
 ),
 
 face_rows as (
@@ -102,56 +98,58 @@ face_rows as (
 -- leave wnid NULL) is looked up in imagenet_classes
 prediction_rows as (
     select
-        outcomes.run_id,
-        outcomes.image_id,
+        winners.run_id,
+        winners.image_id,
         count(*) as n_rows,
         min(predictions.rank) filter (
-            where predictions.rank between 1 and 5 and coalesce(predictions.wnid, classes.wnid) = outcomes.wnid
+            where predictions.rank between 1 and 5 and coalesce(predictions.wnid, classes.wnid) = images.wnid
         ) as label_rank
-    from outcomes
+    from winners
+    inner join {{ ref('stg_images') }} as images
+        on winners.image_id = images.image_id
     inner join {{ ref('stg_predictions') }} as predictions
-        on outcomes.run_id = predictions.run_id and outcomes.image_id = predictions.image_id
+        on winners.run_id = predictions.run_id and winners.image_id = predictions.image_id
     left join {{ ref('imagenet_classes') }} as classes
         on predictions.class_index = classes.class_index
-    where outcomes.stage = {{ stage('classify') }}
-    group by outcomes.run_id, outcomes.image_id
+    where winners.stage = {{ stage('classify') }}
+    group by winners.run_id, winners.image_id
 )
 
--- each stage's outcomes meet only their own result table
+-- one pass over the winners: each stage's rows meet only their own result table (the stage is
+-- part of each join's condition), and the wide columns are joined last, once
 select
-    outcomes.*,
-    cast(coalesce(face_rows.n_rows, 0) as bigint) as n_result_rows,
-    cast(null as double) as nsfw_score,
-    cast(null as integer) as label_rank
-from outcomes
-left join face_rows
-    on outcomes.run_id = face_rows.run_id and outcomes.image_id = face_rows.image_id
-where outcomes.stage = {{ stage('faces') }}
-union all
-select
-    outcomes.*,
-    cast(case when nsfw.run_id is null then 0 else 1 end as bigint) as n_result_rows,
+    run_groups.annotator,
+    run_groups.stage,
+    winners.image_id,
+    winners.run_id,
+    images.dataset,
+    images.split,
+    images.wnid,
+    cast(case winners.stage
+        when {{ stage('faces') }} then coalesce(face_rows.n_rows, 0)
+        when {{ stage('nsfw') }} then case when nsfw.run_id is null then 0 else 1 end
+        when {{ stage('classify') }} then coalesce(prediction_rows.n_rows, 0)
+        else 0
+    end as bigint) as n_result_rows,
     nsfw.nsfw_score,
-    cast(null as integer) as label_rank
-from outcomes
-left join {{ ref('stg_nsfw') }} as nsfw
-    on outcomes.run_id = nsfw.run_id and outcomes.image_id = nsfw.image_id
-where outcomes.stage = {{ stage('nsfw') }}
-union all
-select
-    outcomes.*,
-    cast(coalesce(prediction_rows.n_rows, 0) as bigint) as n_result_rows,
-    cast(null as double) as nsfw_score,
     cast(prediction_rows.label_rank as integer) as label_rank
-from outcomes
+from winners
+inner join run_groups
+    on winners.run_group = run_groups.run_group
+inner join {{ ref('stg_images') }} as images
+    on winners.image_id = images.image_id
+left join face_rows
+    on
+        winners.stage = {{ stage('faces') }}
+        and winners.run_id = face_rows.run_id
+        and winners.image_id = face_rows.image_id
+left join {{ ref('stg_nsfw') }} as nsfw
+    on
+        winners.stage = {{ stage('nsfw') }}
+        and winners.run_id = nsfw.run_id
+        and winners.image_id = nsfw.image_id
 left join prediction_rows
-    on outcomes.run_id = prediction_rows.run_id and outcomes.image_id = prediction_rows.image_id
-where outcomes.stage = {{ stage('classify') }}
-union all
-select
-    outcomes.*,
-    cast(0 as bigint) as n_result_rows,
-    cast(null as double) as nsfw_score,
-    cast(null as integer) as label_rank
-from outcomes
-where outcomes.stage not in ({{ stage('faces') }}, {{ stage('nsfw') }}, {{ stage('classify') }})
+    on
+        winners.stage = {{ stage('classify') }}
+        and winners.run_id = prediction_rows.run_id
+        and winners.image_id = prediction_rows.image_id
