@@ -96,6 +96,16 @@ MODEL_ROWS: dict[str, type] = {"faces": FaceRow, "nsfw": NsfwRow, "predictions":
 RUNTIME_ROWS: dict[str, type] = {"runs": RunRow, "images": ImageRow, "image_runs": ImageRunRow}
 
 
+
+def contract_columns(table: str) -> tuple[str, ...] | None:
+    """The columns a row of a raw table must carry (its typed record, run keys first for a
+    model's rows); None for a table without one (a stage added later): any of its columns."""
+    if table in MODEL_ROWS:
+        return RUN_KEYS + tuple(MODEL_ROWS[table].__annotations__)
+    if table in RUNTIME_ROWS:
+        return tuple(RUNTIME_ROWS[table].__annotations__)
+    return None
+
 def face_row(
     face_idx: int,
     box: Sequence[float],

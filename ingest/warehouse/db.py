@@ -171,9 +171,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         for name, rows in batch.rows.items():  # in this order: images first, results after their run rows
             if not rows:
                 continue
-            columns = writable_columns(con, name)  # table names come from the stage registry
-            con.register("_batch_frame", rows_frame(name, rows, columns))
-            cols = ", ".join(columns)
+            frame = rows_frame(name, rows, writable_columns(con, name))  # names: the stage registry
+            con.register("_batch_frame", frame)
+            cols = ", ".join(frame.column_names)
             conflict = IMAGES_CONFLICT if name == "images" else ""
             con.execute(
                 f"insert into raw.{name} ({cols}) select {cols} from _batch_frame{conflict}"

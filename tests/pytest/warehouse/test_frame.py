@@ -41,6 +41,13 @@ def test_whole_rows_land(con):
         (0, 30.0, None), (1, 40.0, None)]
 
 
+
+def test_a_column_the_table_gained_is_left_null(con):
+    """The schema may gain columns (never rename them): rows of the typed record still land."""
+    con.execute("alter table raw.faces add column landmarks json")
+    write_batch(con, _batch(_face()))
+    assert con.execute("select face_idx, landmarks from raw.faces order by 1").fetchall() == [(0, None), (1, None)]
+
 def test_a_misspelt_key_is_one_sentence_and_nothing_lands(con):
     face = _face(gender=0.2)
     del face["gender_score"]
