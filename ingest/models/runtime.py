@@ -59,7 +59,10 @@ def cuda_available() -> bool:
 
 
 def resolve_device(requested: Device) -> str:
-    """``auto`` becomes ``cuda`` when a CUDA runtime is usable, else ``cpu``."""
+    """``auto`` becomes ``cuda`` when a CUDA runtime is usable, else ``cpu``. A Device (RunOptions
+    checked it); a caller passing a string outside the set gets the same sentence."""
+    if requested not in set(Device):
+        raise CensusError(f"Unknown device {requested!r}: use one of {', '.join(Device)}.")
     if requested == "auto":
         return "cuda" if cuda_available() else "cpu"
     if requested == "cuda" and not cuda_available():

@@ -43,10 +43,11 @@ Precision = Literal["fp32", "int8"]
 Choice = TypeVar("Choice", bound=StrEnum)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunOptions:
     """What one run does. The command line passes its enums; a Python caller may pass the same
-    values as plain strings: each closed set is checked here, once, and nowhere downstream."""
+    values as plain strings: each closed set is checked here, once, and nowhere downstream
+    (frozen, so no field changes after the check; `dataclasses.replace` checks again)."""
 
     dataset_root: Path
     dataset: str | None = None
@@ -74,17 +75,21 @@ class RunOptions:
     ray_address: str | None = None  # a running Ray cluster (else $RAY_ADDRESS, else a local Ray)
 
     def __post_init__(self) -> None:
-        self.device = _choice(Device, self.device, "Unknown device {!r}: use one of {}.")
+        _set(self, "device", _choice(Device, self.device, "Unknown device {!r}: use one of {}."))
         if self.layout not in layout_choices():  # the registry, not the enum: a layout may be added later
             raise CensusError(f"Unknown layout {self.layout!r}: use one of {', '.join(layout_choices())}.")
-        self.labels = _choice(LabelCheck, self.labels, "Unknown --labels {!r}: use one of {}.")
-        self.engine = spec(self.engine)
+        _set(self, "labels", _choice(LabelCheck, self.labels, "Unknown --labels {!r}: use one of {}."))
+        _set(self, "engine", spec(self.engine))
         if self.ray_address and not self.engine.takes_address:
             raise CensusError(f"--ray-address is for --engine {' or '.join(addressed())}.")
         if self.profile not in PROFILES:
             raise CensusError(f"Unknown profile {self.profile!r}: choose from {', '.join(PROFILES)}.")
         if self.precision not in get_args(Precision):
             raise CensusError(f"Unknown precision {self.precision!r}: choose from {', '.join(get_args(Precision))}.")
+
+
+def _set(options: RunOptions, name: str, value: object) -> None:
+    object.__setattr__(options, name, value)  # the one write of a frozen field: its checked value
 
 
 def _choice(choices: type[Choice], value: str, message: str) -> Choice:
