@@ -2,7 +2,8 @@
 -- the paper's own notebook assigned (seed column paper_group: Herding 11, Hound 20,
 -- Non-Sporting 11, Sporting 18, Terrier 20, Toy 16, Unknown 4, Working 20). Higher = more
 -- apparent men next to the dogs. The violin points are the class rows below; the mart
--- dog_group_gender gives the same summary with var dog_grouping (akc by default).
+-- dog_group_gender gives the same summary with var dog_grouping (akc by default) for a dataset
+-- with a train split or a single split (it reads one split per dataset: int_audit_splits).
 -- Which rows: a dataset's train split when it has one (as the paper), else each of its splits
 -- on its own (folder, webdataset and Parquet datasets have the one split `all`); column split
 -- names it. Splits are never pooled.

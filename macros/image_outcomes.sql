@@ -6,7 +6,9 @@
       (count and an order-free hash of image_id and status). The model's first pre-hook stores
       it once per build as <model>_runs_now (image_outcome_runs_now()): the build compares
       against it, and the post-hook renames it to <model>_runs, in the model's transaction; at
-      ImageNet-21k size each fingerprint is a scan of 71M image runs, so it is taken once.
+      ImageNet-21k size each fingerprint is a scan of 71M image runs, so it is taken once. So
+      the compiled incremental SQL (target/run/...) reads a table that exists only while the
+      model builds: to debug it by hand, create <model>_runs_now with image_outcome_runs() first.
     image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh).
     image_outcome_rebuilt_groups(ledger): the (annotator, stage) groups whose every image is
       recomputed: groups of a run the ledger knows whose fingerprint, start time, annotator or

@@ -59,6 +59,8 @@ T = TypeVar("T")
 
 #: the mart of the faces to blur, one row per face
 FACES_TO_BLUR = "faces_to_blur"
+#: container kind (its extension) -> the writer of a copy with its members blurred
+REWRITERS = {".tar": rewrite_shard, ".parquet": rewrite_parquet}
 BLUR_STRENGTH = 0.25
 #: Image.transpose methods that undo each EXIF orientation (ImageOps.exif_transpose applies the inverse)
 UNDO_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -96,8 +98,9 @@ class BlurReport:
 def read_faces(dataset: str, annotators: list[str] | None, db: Path | None) -> tuple[dict, dict]:
     """{rel_path: [(x1, y1, x2, y2), ...]} and counts, read-only from the faces_to_blur mart."""
     with MartReader.open(db, reads="this export") as marts:
-        marts.require(FACES_TO_BLUR, sentence="The warehouse has no census marts yet: run `dbt build` first "
-                                              "(the faces to blur are the kept faces the marts count).")
+        marts.require(FACES_TO_BLUR, sentence=None if marts.built else (
+            "The warehouse has no census marts yet: run `dbt build` first (the faces to blur are the kept "
+            "faces the marts count)."))
         if dataset not in datasets(marts.con):
             raise CensusError(f"The warehouse has no images of dataset {dataset!r}; name it with --dataset "
                               "as in `ingest run`.")
@@ -340,7 +343,12 @@ class _Export:
 
     def _container(self, real: str, dest: Path, key: str) -> None:
         kind, members = self.containers[key]
-        rewrite = rewrite_shard if kind == ".tar" else rewrite_parquet
+        rewrite = REWRITERS.get(kind)
+        if rewrite is None:  # a container layout this export has no writer for: named, never copied sharp
+            for member in members:
+                self.matched.add(locator(key, member))
+                self.report.failed[locator(key, member)] = f"the blurred export cannot rewrite {kind} containers"
+            return
         blur = lambda data, boxes: blur_bytes(data, boxes, self.margin)  # noqa: E731
         try:
             outcome = write_atomic(dest, lambda h: rewrite(real, h, members, blur))
