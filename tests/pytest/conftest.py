@@ -29,3 +29,19 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "census.duckdb"
     monkeypatch.setenv("CENSUS_DB", str(path))
     return path
+
+
+@pytest.fixture()
+def toy_stage():
+    """The toy stage (tests/pytest/toy_stage.py: its model file and one registry line), removed after."""
+    import importlib
+
+    import toy_stage as toy
+
+    importlib.reload(toy)  # registers again if an earlier test removed it
+    from ingest.core.stages import STAGES
+    from ingest.models import REGISTRY
+
+    yield toy
+    STAGES.pop("brightness", None)
+    REGISTRY.pop(toy.MeanBrightness.annotator, None)

@@ -4,25 +4,9 @@ with its model file and one registry line runs, lands, merges and is summarised.
 from __future__ import annotations
 
 import duckdb
-import pytest
 from rich.console import Console
 
 from ingest.core.stages import STAGES, importable, raw_tables, table_keys
-
-
-@pytest.fixture()
-def toy_stage():
-    import importlib
-
-    import toy_stage as toy
-
-    importlib.reload(toy)  # registers again if an earlier test removed it
-
-    from ingest.models import REGISTRY
-
-    yield toy
-    STAGES.pop("brightness", None)
-    REGISTRY.pop(toy.MeanBrightness.annotator, None)
 
 
 def test_the_registry_names_every_raw_table_and_key():

@@ -23,20 +23,6 @@ def toy_engine(monkeypatch):
     return toy
 
 
-@pytest.fixture()
-def toy_stage():
-    import importlib
-
-    import toy_stage as toy
-
-    importlib.reload(toy)  # registers again if an earlier test removed it
-    from ingest.core.stages import STAGES
-    from ingest.models import REGISTRY
-
-    yield toy
-    STAGES.pop("brightness", None)
-    REGISTRY.pop(toy.MeanBrightness.annotator, None)
-
 
 def test_the_registry_names_every_engine_once_and_writes_the_help():
     assert registry.names() == ("local", "ray", "torch")

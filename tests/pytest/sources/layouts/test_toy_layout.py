@@ -51,20 +51,6 @@ def toy_layout(monkeypatch):
     return toy
 
 
-@pytest.fixture()
-def toy_stage():
-    import importlib
-
-    import toy_stage as toy
-
-    importlib.reload(toy)  # registers again if an earlier test removed it
-    from ingest.core.stages import STAGES
-    from ingest.models import REGISTRY
-
-    yield toy
-    STAGES.pop("brightness", None)
-    REGISTRY.pop(toy.MeanBrightness.annotator, None)
-
 
 def test_the_registry_names_every_layout_once():
     assert registry.choices() == ("auto", "ilsvrc", "folders", "manifest", "images", "webdataset", "parquet")
