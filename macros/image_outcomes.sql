@@ -1,4 +1,4 @@
-{#- The run ledger of the incremental int_image_outcomes (BENCHMARKS.md, section 3e): what
+{#- The run ledger of the incremental int_image_outcomes (BENCHMARKS.md, sections 3e and 3f): what
     every run looked like when the model last built, so that the next build re-does only the
     images a new run touched.
 
