@@ -113,71 +113,43 @@ prediction_rows as (
         on predictions.class_index = classes.class_index
     where winners.stage = {{ stage('classify') }}
     group by winners.run_id, winners.image_id
-),
-
--- each stage's winners meet only their own result table
-results as (
-    select
-        winners.run_group,
-        winners.image_id,
-        winners.run_id,
-        coalesce(face_rows.n_rows, 0) as n_result_rows,
-        cast(null as double) as nsfw_score,
-        cast(null as bigint) as label_rank
-    from winners
-    left join face_rows
-        on winners.run_id = face_rows.run_id and winners.image_id = face_rows.image_id
-    where winners.stage = {{ stage('faces') }}
-    union all
-    select
-        winners.run_group,
-        winners.image_id,
-        winners.run_id,
-        case when nsfw.run_id is null then 0 else 1 end as n_result_rows,
-        nsfw.nsfw_score,
-        cast(null as bigint) as label_rank
-    from winners
-    left join {{ ref('stg_nsfw') }} as nsfw
-        on winners.run_id = nsfw.run_id and winners.image_id = nsfw.image_id
-    where winners.stage = {{ stage('nsfw') }}
-    union all
-    select
-        winners.run_group,
-        winners.image_id,
-        winners.run_id,
-        coalesce(prediction_rows.n_rows, 0) as n_result_rows,
-        cast(null as double) as nsfw_score,
-        prediction_rows.label_rank
-    from winners
-    left join prediction_rows
-        on winners.run_id = prediction_rows.run_id and winners.image_id = prediction_rows.image_id
-    where winners.stage = {{ stage('classify') }}
-    union all
-    select
-        winners.run_group,
-        winners.image_id,
-        winners.run_id,
-        0 as n_result_rows,
-        cast(null as double) as nsfw_score,
-        cast(null as bigint) as label_rank
-    from winners
-    where winners.stage not in ({{ stage('faces') }}, {{ stage('nsfw') }}, {{ stage('classify') }})
 )
 
--- the names and the images' wide columns join once, at the end
+-- one pass over the winners: each stage's rows meet only their own result table (the stage is
+-- part of each join's condition), and the wide columns are joined last, once
 select
     run_groups.annotator,
     run_groups.stage,
-    results.image_id,
-    results.run_id,
+    winners.image_id,
+    winners.run_id,
     images.dataset,
     images.split,
     images.wnid,
-    cast(results.n_result_rows as bigint) as n_result_rows,
-    results.nsfw_score,
-    cast(results.label_rank as integer) as label_rank
-from results
+    cast(case winners.stage
+        when {{ stage('faces') }} then coalesce(face_rows.n_rows, 0)
+        when {{ stage('nsfw') }} then case when nsfw.run_id is null then 0 else 1 end
+        when {{ stage('classify') }} then coalesce(prediction_rows.n_rows, 0)
+        else 0
+    end as bigint) as n_result_rows,
+    nsfw.nsfw_score,
+    cast(prediction_rows.label_rank as integer) as label_rank
+from winners
 inner join run_groups
-    on results.run_group = run_groups.run_group
+    on winners.run_group = run_groups.run_group
 inner join {{ ref('stg_images') }} as images
-    on results.image_id = images.image_id
+    on winners.image_id = images.image_id
+left join face_rows
+    on
+        winners.stage = {{ stage('faces') }}
+        and winners.run_id = face_rows.run_id
+        and winners.image_id = face_rows.image_id
+left join {{ ref('stg_nsfw') }} as nsfw
+    on
+        winners.stage = {{ stage('nsfw') }}
+        and winners.run_id = nsfw.run_id
+        and winners.image_id = nsfw.image_id
+left join prediction_rows
+    on
+        winners.stage = {{ stage('classify') }}
+        and winners.run_id = prediction_rows.run_id
+        and winners.image_id = prediction_rows.image_id
