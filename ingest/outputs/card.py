@@ -178,8 +178,8 @@ def _nsfw(marts: MartReader, top: int) -> list[str]:
                  order="mean_nsfw desc, wnid, dataset, nsfw_annotator, face_annotator", limit=top)
     lines = ["## NSFW review shortlist (Table 5 of the 2020 paper)", ""]
     if not rows:
-        return lines + ["No class has a train NSFW score.", ""]
-    return lines + _table(["NSFW model", "face model", "dataset", "class", "mean NSFW (train)",
+        return lines + ["No class has an NSFW score in its dataset's audit split (train where it has one).", ""]
+    return lines + _table(["NSFW model", "face model", "dataset", "class", "mean NSFW (audit split)",
                            "mean apparent gender", "mean apparent age"],
                           [[a, b, d, named(w), n, g, age] for a, b, d, w, n, g, age in rows]) + [""]
 
