@@ -11,7 +11,7 @@ a constant gender, train and val splits, a second, non-ImageNet dataset, and a t
 from __future__ import annotations
 
 import csv
-import os
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ingest.core.config import FACE_MIN_SCORE, SCHEMA_SQL  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
+from ingest.core.config import FACE_MIN_SCORE, SCHEMA_SQL, dbt_env  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
 
 REPO = Path(__file__).resolve().parents[2]
 # dbt's seed folders (dbt_project.yml seed-paths): seeds/ and the package's data folder
@@ -270,21 +270,38 @@ def write_raw(db_path: Path, raw: dict[str, pd.DataFrame] | None) -> None:
         con.close()
 
 
-def dbt_build(db_path: Path, work: Path, dbt_vars: dict | None = None) -> subprocess.CompletedProcess:
+def dbt_command(verb: str, work: Path, *args: str, dbt_vars: dict | None = None) -> list[str]:
+    """``dbt <verb>`` on this project with its target and log folders under ``work``, then ``args``."""
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += [
-        "build",
-        "--profiles-dir",
-        str(REPO),
-        "--project-dir",
-        str(REPO),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
+    command += [verb, "--profiles-dir", str(REPO), "--project-dir", str(REPO),
+                "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *args]
     if dbt_vars:
-        command += ["--vars", repr(dbt_vars).replace("'", '"')]
-    env = dict(os.environ, CENSUS_DB=str(db_path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        command += ["--vars", json.dumps(dbt_vars)]
+    return command
+
+
+def run_dbt(db_path: Path, work: Path, verb: str, *args: str, dbt_vars: dict | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess:
+    """One dbt command on that warehouse, its output captured (the caller checks returncode)."""
+    return subprocess.run(dbt_command(verb, work, *args, dbt_vars=dbt_vars), cwd=REPO, env=dbt_env(db_path),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def dbt_build(db_path: Path, work: Path, dbt_vars: dict | None = None) -> subprocess.CompletedProcess:
+    """``dbt build`` of the whole project (models, seeds, tests) on that warehouse."""
+    return run_dbt(db_path, work, "build", dbt_vars=dbt_vars)
+
+
+def query(db_path: Path, sql: str) -> pd.DataFrame:
+    """A query's rows, on a read-only connection."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def read_mart(db_path: Path, name: str) -> pd.DataFrame:
+    """Every row of a mart."""
+    return query(db_path, f"select * from main.{name}")

@@ -13,17 +13,15 @@ raw.reviews (alice and bob) that confirm an NSFW category, an apparent minor and
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from marts_data import REPO
+from marts_data import run_dbt
 from PIL import Image
 
 from ingest.core.config import SCHEMA_SQL
@@ -171,13 +169,7 @@ SELECT = ["+review_queue", "+confirmed_flags", "+review_agreement", "+hand_surve
 
 def dbt_build(db: Path, work: Path, select: list[str]) -> subprocess.CompletedProcess:
     """``dbt build`` of the selected models and the tests whose every parent is selected."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += ["build", "--profiles-dir", str(REPO), "--project-dir", str(REPO), "--target-path",
-                str(work / "target"), "--log-path", str(work / "logs"), "--indirect-selection", "cautious",
-                "--select", *select]
-    env = dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return run_dbt(db, work, "build", "--indirect-selection", "cautious", "--select", *select)
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,15 @@ import hashlib
 import importlib.util
 import itertools
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from marts_data import read_mart, run_dbt, write_raw
 
-from ingest.core.config import FACE_MIN_SCORE, SCHEMA_SQL
+from ingest.core.config import FACE_MIN_SCORE
 
 REPO = Path(__file__).resolve().parents[3]
 TOL = 1e-9
@@ -166,32 +164,14 @@ def raw() -> dict[str, pd.DataFrame]:
 def warehouse(raw, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("evaluation")
     db = work / "census.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute(SCHEMA_SQL.read_text())
-    for table, frame in raw.items():
-        con.register("frame", frame)
-        columns = ", ".join(frame.columns)
-        con.execute(f"insert into raw.{table} ({columns}) select {columns} from frame")
-        con.unregister("frame")
-    con.close()
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += ["build", "--select", "+annotator_evaluation+", "+corrected_face_share",
-                "--indirect-selection", "cautious",  # not the tests of other marts on these parents
-                "--profiles-dir", str(REPO), "--project-dir", str(REPO),
-                "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    env = dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    write_raw(db, raw)
+    result = run_dbt(db, work, "build", "--select", "+annotator_evaluation+", "+corrected_face_share",
+                     "--indirect-selection", "cautious")  # not the tests of other marts on these parents
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return db
 
 
-def mart(db: Path, name: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(f"select * from main.{name}").df()
-    finally:
-        con.close()
+mart = read_mart
 
 
 # ---------------------------------------------------------------- the independent implementation

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from marts_data import read_mart
 from typer.testing import CliRunner
 
 from ingest.cli import app
@@ -166,12 +167,7 @@ def world(tmp_path_factory) -> World:
     return World(db, labels, result.output)
 
 
-def mart(db: Path, name: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(f"select * from main.{name}").df()
-    finally:
-        con.close()
+mart = read_mart
 
 
 def counts(pairs: list[tuple[str, bool]]) -> dict:

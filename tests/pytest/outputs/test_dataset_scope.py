@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from marts_data import CLF_A, FACES_A, NSFW, REPO, build_raw, image_id, write_raw
+from marts_data import CLF_A, FACES_A, NSFW, build_raw, image_id, run_dbt, write_raw
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -126,12 +123,7 @@ def pooled_rows() -> dict[str, pd.DataFrame]:
 
 def dbt_models(db: Path, work: Path) -> None:
     """Seeds and models (no dbt tests: `make dbt-test` runs those on the demo)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += ["build", "--resource-type", "seed", "--resource-type", "model", "--profiles-dir", str(REPO),
-                "--project-dir", str(REPO), "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    env = dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    result = run_dbt(db, work, "build", "--resource-type", "seed", "--resource-type", "model")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
 

@@ -12,27 +12,34 @@ build is repeated incrementally, and every mart and the outcome table itself mus
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-from marts_data import CLF_A, FACES_A, FACES_B, NSFW, REPO, SHARED, TEST_VARS, build_raw, write_raw
+from marts_data import (
+    CLF_A,
+    FACES_A,
+    FACES_B,
+    NSFW,
+    REPO,
+    SHARED,
+    TEST_VARS,
+    build_raw,
+    dbt_command,
+    write_raw,
+)
+
+from ingest.core.config import dbt_env
 
 
 def dbt_models(db_path: Path, work: Path, *flags: str, wait: bool = True):
     """Seeds and models, no tests (test_marts and `make dbt-test` run those); with wait false,
     the started process (finish it with `finished`)."""
-    executable = Path(sys.executable).with_name("dbt")
-    args = [str(executable)] if executable.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    args += ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
-             "--profiles-dir", str(REPO), "--project-dir", str(REPO),
-             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-             "--vars", repr(TEST_VARS).replace("'", '"'), *flags]
-    env = dict(os.environ, CENSUS_DB=str(db_path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    args = dbt_command("build", work, "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+                       *flags, dbt_vars=TEST_VARS)
+    process = subprocess.Popen(args, cwd=REPO, env=dbt_env(db_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
     return finished(process) if wait else process
 
 

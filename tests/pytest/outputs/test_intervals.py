@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from marts_data import REPO, write_raw
+from marts_data import REPO, query, run_dbt, write_raw
 
 Z = 1.959964
 B = 1000
@@ -93,38 +88,11 @@ def build_raw(seed: int = 3) -> dict[str, pd.DataFrame]:
 
 
 def dbt(db: Path, work: Path, verb: str, select: list[str], dbt_vars: dict | None = None):
-    exe = Path(sys.executable).with_name("dbt")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += [
-        verb,
-        "--select",
-        *select,
-        "--profiles-dir",
-        str(REPO),
-        "--project-dir",
-        str(REPO),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--exclude",
-        "test_type:singular",  # they join marts outside the selection; test_marts builds them all
-        "--indirect-selection",
-        "cautious",  # a seed's relationship test to a selected seed needs its own seed built too
-    ]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dbt_vars)]
-    env = dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    # singular tests join marts outside the selection (test_marts builds them all); a seed's
+    # relationship test to a selected seed needs its own seed built too (cautious)
+    result = run_dbt(db, work, verb, "--select", *select, "--exclude", "test_type:singular",
+                     "--indirect-selection", "cautious", dbt_vars=dbt_vars)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-
-
-def query(db: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def demographics(db: Path) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from marts_data import (
     TEST_VARS,
     build_raw,
     dbt_build,
+    read_mart,
     read_seed,
     write_raw,
 )
@@ -62,12 +63,7 @@ def warehouse(raw, tmp_path_factory) -> Path:
     return db
 
 
-def mart(db: Path, name: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(f"select * from main.{name}").df()
-    finally:
-        con.close()
+mart = read_mart
 
 
 # ---------------------------------------------------------------- reference computations

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from marts_data import REPO, read_seed
+from marts_data import REPO, read_seed, run_dbt
 from review_world import DATASET, FACES_A, FACES_B, FLAGGED
 from typer.testing import CliRunner
 
@@ -310,12 +309,7 @@ def test_the_readme_queries_run(flat_world):
 
 
 def _dbt(work: Path, *args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    env = dict(os.environ, CENSUS_DB=str(work / "census.duckdb"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    return subprocess.run([str(dbt), "compile", "--profiles-dir", str(REPO), "--project-dir", str(REPO),
-                           "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-                           "--no-populate-cache", "--quiet", *args],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return run_dbt(work / "census.duckdb", work, "compile", "--no-populate-cache", "--quiet", *args, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pytest
 from review_world import DATASET
 
 from ingest.review.land import land_reviews
-from ingest.review.server import running, start_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -36,13 +35,6 @@ def browser():
         yield browser
         browser.close()
 
-
-@pytest.fixture()
-def served(review_world, tmp_path):
-    db = review_world.writable(tmp_path)
-    site = start_site(review_world.root, DATASET, db, tmp_path / "answers.sqlite")
-    with running(site) as url:
-        yield url, site, db
 
 
 def shot(page, name: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marts_data import REPO
 from review_world import FLAGGED
-from test_review_server import next_item, served  # noqa: F401 (served: the server fixture)
+from test_review_server import next_item
 
 from ingest.core.classes import named
 

@@ -29,14 +29,6 @@ from ingest.review.server import running, start_site
 runner = CliRunner()
 
 
-@pytest.fixture()
-def served(review_world, tmp_path):
-    """A server on a copy of the warehouse and its own store; yields (url, site, db)."""
-    db = review_world.writable(tmp_path)
-    site = start_site(review_world.root, DATASET, db, tmp_path / "answers.sqlite")
-    with running(site) as url:
-        yield url, site, db
-
 
 def get(url: str) -> tuple[int, dict]:
     try:

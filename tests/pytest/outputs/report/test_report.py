@@ -15,14 +15,13 @@ import csv
 import math
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from marts_data import run_dbt
 from report_browser import render
 from typer.testing import CliRunner
 
@@ -49,13 +48,8 @@ REPORT_MARTS = ("annotator_coverage", "census_overview", "demographics", "demogr
 
 def dbt_build_models(db: Path, work: Path) -> None:
     """The report's marts with their seeds and ancestors, no dbt tests (make dbt-test runs those)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt) if dbt.exists() else sys.executable, *([] if dbt.exists() else ["-m", "dbt.cli.main"]),
-               "build", "--resource-type", "seed", "--resource-type", "model",
-               "--select", *(f"+{mart}" for mart in REPORT_MARTS), "--profiles-dir", str(REPO),
-               "--project-dir", str(REPO), "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    env = dict(os.environ, CENSUS_DB=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    result = run_dbt(db, work, "build", "--resource-type", "seed", "--resource-type", "model",
+                     "--select", *(f"+{mart}" for mart in REPORT_MARTS))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
