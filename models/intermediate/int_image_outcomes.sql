@@ -5,6 +5,9 @@
 -- predictions. Runs are ranked once (few rows), then a hash aggregate picks each image's
 -- best-ranked ok run (arg_min): several times faster than a row_number() window; images of an
 -- annotator and stage that has a single run skip it.
+-- One branch per stage (BENCHMARKS.md 3g): each stage's winners meet only their own result
+-- table, so no join is probed by every image run, and the CTEs stay unmaterialized, so no
+-- branch holds every winner in memory (the stage filter reaches the image runs' scan).
 -- Incremental (macros/image_outcomes.sql): a build after a new run recomputes only the images
 -- that run attempted, from every run of the group, so a newer ok run replaces the old winner
 -- and a newer error does not; a run that changed since the last build (resumed, more parts
@@ -41,9 +44,10 @@ run_groups as (
     from run_order
 ),
 
-attempts as (
+attempts as not materialized (
     select
         run_order.run_group,
+        run_order.stage,
         image_runs.image_id,
         image_runs.run_id,
         image_runs.status,
@@ -55,10 +59,13 @@ attempts as (
     {{- image_outcome_scope(image_outcome_ledger()) }}
 ),
 
--- an annotator and stage with one run needs no ranking: an image has one row in a run
-latest as (
+-- an annotator and stage with one run needs no ranking: an image has one row in a run; the
+-- stage is a grouping key (it follows from run_group) so that a branch's stage filter reaches
+-- the scan below the aggregate
+winners as not materialized (
     select
         run_group,
+        stage,
         image_id,
         case when status = 'ok' then run_id end as run_id
     from attempts
@@ -66,23 +73,12 @@ latest as (
     union all
     select
         run_group,
+        stage,
         image_id,
         arg_min(run_id, recency) filter (where status = 'ok') as run_id
     from attempts
     where n_group_runs > 1
-    group by run_group, image_id
-),
-
--- the winners, narrow: an annotator and stage is its run_group number until the last select
-winners as (
-    select
-        latest.run_group,
-        run_groups.stage,
-        latest.image_id,
-        latest.run_id
-    from latest
-    inner join run_groups
-        on latest.run_group = run_groups.run_group
+    group by run_group, stage, image_id
 ),
 
 face_rows as (
@@ -94,62 +90,110 @@ face_rows as (
     group by run_id, image_id
 ),
 
--- a prediction row that names only its class_index (the contract lets an external writer
--- leave wnid NULL) is looked up in imagenet_classes
+classify_winners as not materialized (
+    select * from winners
+    where stage = {{ stage('classify') }}
+),
+
 prediction_rows as (
     select
-        winners.run_id,
-        winners.image_id,
-        count(*) as n_rows,
-        min(predictions.rank) filter (
-            where predictions.rank between 1 and 5 and coalesce(predictions.wnid, classes.wnid) = images.wnid
-        ) as label_rank
-    from winners
-    inner join {{ ref('stg_images') }} as images
-        on winners.image_id = images.image_id
+        classify_winners.run_id,
+        classify_winners.image_id,
+        count(*) as n_rows
+    from classify_winners
     inner join {{ ref('stg_predictions') }} as predictions
-        on winners.run_id = predictions.run_id and winners.image_id = predictions.image_id
+        on classify_winners.run_id = predictions.run_id and classify_winners.image_id = predictions.image_id
+    group by classify_winners.run_id, classify_winners.image_id
+),
+
+-- the rank of the image's own label among each run's top 5: the join on image and class keeps
+-- only the matching predictions (one in ten at most), whichever run wins; a prediction row that
+-- names only its class_index (the contract lets an external writer leave wnid NULL) is looked
+-- up in imagenet_classes
+label_ranks as (
+    select
+        predictions.run_id,
+        predictions.image_id,
+        min(predictions.rank) as label_rank
+    from {{ ref('stg_predictions') }} as predictions
     left join {{ ref('imagenet_classes') }} as classes
         on predictions.class_index = classes.class_index
-    where winners.stage = {{ stage('classify') }}
-    group by winners.run_id, winners.image_id
+    inner join {{ ref('stg_images') }} as images
+        on
+            predictions.image_id = images.image_id
+            and coalesce(predictions.wnid, classes.wnid) = images.wnid
+    where predictions.rank between 1 and 5
+    group by predictions.run_id, predictions.image_id
+),
+
+outcomes as (
+    select
+        winners.run_group,
+        winners.image_id,
+        winners.run_id,
+        coalesce(face_rows.n_rows, 0) as n_result_rows,
+        cast(null as double) as nsfw_score,
+        cast(null as integer) as label_rank
+    from winners
+    left join face_rows
+        on winners.run_id = face_rows.run_id and winners.image_id = face_rows.image_id
+    where winners.stage = {{ stage('faces') }}
+    union all
+    select
+        winners.run_group,
+        winners.image_id,
+        winners.run_id,
+        case when nsfw.run_id is null then 0 else 1 end as n_result_rows,
+        nsfw.nsfw_score,
+        null as label_rank
+    from winners
+    left join {{ ref('stg_nsfw') }} as nsfw
+        on winners.run_id = nsfw.run_id and winners.image_id = nsfw.image_id
+    where winners.stage = {{ stage('nsfw') }}
+    union all
+    select
+        classify_winners.run_group,
+        classify_winners.image_id,
+        classify_winners.run_id,
+        coalesce(prediction_rows.n_rows, 0) as n_result_rows,
+        null as nsfw_score,
+        label_ranks.label_rank
+    from classify_winners
+    left join prediction_rows
+        on
+            classify_winners.run_id = prediction_rows.run_id
+            and classify_winners.image_id = prediction_rows.image_id
+    left join label_ranks
+        on
+            classify_winners.run_id = label_ranks.run_id
+            and classify_winners.image_id = label_ranks.image_id
+    union all
+    -- a stage whose results this layer does not read (image_faces: imported labels)
+    select
+        run_group,
+        image_id,
+        run_id,
+        0 as n_result_rows,
+        null as nsfw_score,
+        null as label_rank
+    from winners
+    where stage not in ({{ stage('faces') }}, {{ stage('nsfw') }}, {{ stage('classify') }})
 )
 
--- one pass over the winners: each stage's rows meet only their own result table (the stage is
--- part of each join's condition), and the wide columns are joined last, once
+-- the wide columns are joined last, once
 select
     run_groups.annotator,
     run_groups.stage,
-    winners.image_id,
-    winners.run_id,
+    outcomes.image_id,
+    outcomes.run_id,
     images.dataset,
     images.split,
     images.wnid,
-    cast(case winners.stage
-        when {{ stage('faces') }} then coalesce(face_rows.n_rows, 0)
-        when {{ stage('nsfw') }} then case when nsfw.run_id is null then 0 else 1 end
-        when {{ stage('classify') }} then coalesce(prediction_rows.n_rows, 0)
-        else 0
-    end as bigint) as n_result_rows,
-    nsfw.nsfw_score,
-    cast(prediction_rows.label_rank as integer) as label_rank
-from winners
+    cast(outcomes.n_result_rows as bigint) as n_result_rows,
+    outcomes.nsfw_score,
+    cast(outcomes.label_rank as integer) as label_rank
+from outcomes
 inner join run_groups
-    on winners.run_group = run_groups.run_group
+    on outcomes.run_group = run_groups.run_group
 inner join {{ ref('stg_images') }} as images
-    on winners.image_id = images.image_id
-left join face_rows
-    on
-        winners.stage = {{ stage('faces') }}
-        and winners.run_id = face_rows.run_id
-        and winners.image_id = face_rows.image_id
-left join {{ ref('stg_nsfw') }} as nsfw
-    on
-        winners.stage = {{ stage('nsfw') }}
-        and winners.run_id = nsfw.run_id
-        and winners.image_id = nsfw.image_id
-left join prediction_rows
-    on
-        winners.stage = {{ stage('classify') }}
-        and winners.run_id = prediction_rows.run_id
-        and winners.image_id = prediction_rows.image_id
+    on outcomes.image_id = images.image_id
