@@ -67,27 +67,56 @@
     where now_runs.annotator is distinct from ledger.annotator or now_runs.stage is distinct from ledger.stage
 {% endmacro %}
 
-{#- The where clause of int_image_outcomes' image runs in an incremental build (nothing in a
-    full one): the image runs of the rebuilt groups, and of the images a run the ledger does
-    not know attempted, in that run's group. -#}
+{#- The scope of an incremental build (nothing in a full one), as two small materialized CTEs
+    that int_image_outcomes places before its image runs (image_outcome_scope_ctes) and a
+    where clause on them (image_outcome_scope): the image runs of the rebuilt groups, and of
+    the images a run the ledger does not know attempted, in that run's group. Materialized
+    once, they are read by every stage's branch as a small semi-join. -#}
+{% macro image_outcome_scope_ctes(ledger) %}
+    {%- if ledger is not none %}
+rebuilt_run_groups as materialized (
+    select distinct run_order.run_group
+    from run_order
+    inner join ({{ image_outcome_rebuilt_groups(ledger) }}) as rebuilt
+        on rebuilt.annotator = run_order.annotator and rebuilt.stage = run_order.stage
+),
+
+new_run_images as materialized (
+    select distinct
+        run_order.run_group,
+        new_rows.image_id
+    from {{ ref('stg_image_runs') }} as new_rows
+    inner join run_order
+        on new_rows.run_id = run_order.run_id
+    -- a join, not a "not in": the few new run ids reach the scan as a filter, which skips the
+    -- row groups of other runs
+    inner join (
+        select now_runs.run_id from {{ image_outcome_runs_now() }} as now_runs
+        where now_runs.run_id not in (select ledger.run_id from {{ ledger }} as ledger)
+    ) as new_runs
+        on new_rows.run_id = new_runs.run_id
+),
+    {%- endif %}
+{% endmacro %}
+
 {% macro image_outcome_scope(ledger) %}
     {%- if ledger is not none %}
     where
-        exists (
-            select 1
-            from ({{ image_outcome_rebuilt_groups(ledger) }}) as rebuilt
-            where rebuilt.annotator = run_order.annotator and rebuilt.stage = run_order.stage
-        )
+        run_order.run_group in (select rebuilt_run_groups.run_group from rebuilt_run_groups)
         or exists (
             select 1
-            from {{ ref('stg_image_runs') }} as new_rows
-            inner join run_order as new_order
-                on new_rows.run_id = new_order.run_id
-            where
-                new_rows.image_id = image_runs.image_id
-                and new_order.run_group = run_order.run_group
-                and new_rows.run_id not in (select ledger.run_id from {{ ledger }} as ledger)
+            from new_run_images
+            where new_run_images.run_group = run_order.run_group and new_run_images.image_id = image_runs.image_id
         )
+    {%- endif %}
+{% endmacro %}
+
+{#- An incremental build reads the result rows of its own winners only (a join on run and image);
+    a full build reads them all, which is cheaper than the join. -#}
+{% macro image_outcome_own_winners(results, winners, ledger) %}
+    {%- if ledger is not none %}
+    inner join {{ winners }}
+        on {{ results }}.run_id = {{ winners }}.run_id and {{ results }}.image_id = {{ winners }}.image_id
     {%- endif %}
 {% endmacro %}
 

@@ -43,7 +43,7 @@ run_groups as (
         stage
     from run_order
 ),
-
+{{ image_outcome_scope_ctes(image_outcome_ledger()) }}
 attempts as not materialized (
     select
         run_order.run_group,
@@ -107,7 +107,8 @@ prediction_rows as (
 ),
 
 -- the rank of the image's own label among each run's top 5: the join on image and class keeps
--- only the matching predictions (one in ten at most), whichever run wins; a prediction row that
+-- only the matching predictions (one in ten at most): a full build ranks every run's, an
+-- incremental one its own winners' (image_outcome_own_winners); a prediction row that
 -- names only its class_index (the contract lets an external writer leave wnid NULL) is looked
 -- up in imagenet_classes
 label_ranks as (
@@ -122,6 +123,7 @@ label_ranks as (
         on
             predictions.image_id = images.image_id
             and coalesce(predictions.wnid, classes.wnid) = images.wnid
+    {{- image_outcome_own_winners('predictions', 'classify_winners', image_outcome_ledger()) }}
     where predictions.rank between 1 and 5
     group by predictions.run_id, predictions.image_id
 ),
