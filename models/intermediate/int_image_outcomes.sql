@@ -182,7 +182,8 @@ outcomes as (
     where stage not in ({{ stage('faces') }}, {{ stage('nsfw') }}, {{ stage('classify') }})
 )
 
--- the wide columns are joined last, once
+-- the wide columns are joined last, once; an image missing from raw.images keeps its row, with
+-- a NULL dataset that the not_null test reports (the raw contract's relationship)
 select
     run_groups.annotator,
     run_groups.stage,
@@ -197,5 +198,5 @@ select
 from outcomes
 inner join run_groups
     on outcomes.run_group = run_groups.run_group
-inner join {{ ref('stg_images') }} as images
+left join {{ ref('stg_images') }} as images
     on outcomes.image_id = images.image_id

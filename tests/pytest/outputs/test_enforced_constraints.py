@@ -1,0 +1,61 @@
+"""Data tests that the warehouse already enforces read no row; without the constraint they do.
+
+The raw schema's PRIMARY KEYs and isfinite CHECKs make DuckDB refuse a duplicate key or a NaN
+at INSERT, so the unique and finite tests on those columns compile to an empty select (at
+ImageNet-21k size they read 14-142M rows each). An older warehouse, or a table an external tool
+created without the constraints, still gets the full tests, and they still find bad rows."""
+
+import json
+
+import duckdb
+
+from marts_data import SCHEMA_SQL, run_dbt
+
+SELECT = ["--select", "source:raw.images", "source:raw.predictions"]
+
+
+def _statuses(work) -> dict[str, str]:
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: r["status"] for r in results}
+
+
+def _compiled(work, name: str) -> str:
+    return (work / "target/compiled/census/models/staging/_sources.yml" / f"{name}.sql").read_text()
+
+
+def test_a_key_and_a_check_the_schema_declares_are_not_re_read(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(SCHEMA_SQL.read_text())
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('a', 'd', 'train', 'n1', 'a.jpg'), ('b', 'd', 'train', 'n1', 'b.jpg')")
+    con.close()
+    result = run_dbt(db, tmp_path, "test", *SELECT)
+    assert result.returncode == 0, result.stdout[-3000:]
+    statuses = _statuses(tmp_path)
+    assert statuses["source_unique_raw_images_image_id"] == "pass"
+    assert statuses["source_finite_raw_predictions_prob"] == "pass"
+    for name in ("source_unique_raw_images_image_id", "source_finite_raw_predictions_prob"):
+        assert "where false" in _compiled(tmp_path, name)
+
+
+def test_without_the_constraints_the_tests_read_the_rows_and_fail(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema raw")
+    # as an external tool or an older ingest might have created them: no key, no CHECK
+    con.execute("create table raw.images (image_id varchar, dataset varchar, split varchar, wnid varchar, "
+                "rel_path varchar, file_bytes bigint, sha256 varchar, width integer, height integer, "
+                "decode_error varchar, first_seen_at timestamp)")
+    con.execute("create table raw.predictions (run_id varchar, image_id varchar, rank integer, "
+                "class_index integer, wnid varchar, prob double)")
+    con.execute(SCHEMA_SQL.read_text())
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('a', 'd', 'train', 'n1', 'a.jpg'), ('a', 'd', 'train', 'n1', 'a2.jpg')")
+    con.execute("insert into raw.predictions values ('r', 'a', 1, 0, 'n1', 'nan'::double)")
+    con.close()
+    run_dbt(db, tmp_path, "test", *SELECT)
+    statuses = _statuses(tmp_path)
+    assert statuses["source_unique_raw_images_image_id"] == "fail"
+    assert statuses["source_finite_raw_predictions_prob"] == "warn"
+    assert "where false" not in _compiled(tmp_path, "source_unique_raw_images_image_id")
