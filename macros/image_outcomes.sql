@@ -120,6 +120,13 @@ new_run_images as materialized (
     {%- endif %}
 {% endmacro %}
 
+{#- When this dbt invocation started (run_started_at, UTC), as a timestamp literal: the rows a
+    build writes carry it (int_image_outcomes.built_at). -#}
+{% macro build_started_at() -%}
+    {#- run_started_at is dbt's: sqlfluff's templater has no such variable -#}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") if run_started_at is defined else "2000-01-01" }}' as timestamp)
+{%- endmacro %}
+
 {% macro image_outcome_runs_now() -%}
     {{ this.schema }}.{{ this.identifier }}_runs_now
 {%- endmacro %}

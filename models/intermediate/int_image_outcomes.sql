@@ -17,7 +17,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['annotator', 'stage', 'image_id'],
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook=["{{ fingerprint_image_outcome_runs() }}", "{{ clear_rebuilt_image_outcomes() }}"],
     post_hook="{{ record_image_outcome_runs() }}"
 ) }}
@@ -194,7 +194,8 @@ select
     images.wnid,
     cast(outcomes.n_result_rows as bigint) as n_result_rows,
     outcomes.nsfw_score,
-    cast(outcomes.label_rank as integer) as label_rank
+    cast(outcomes.label_rank as integer) as label_rank,
+    {{ build_started_at() }} as built_at
 from outcomes
 inner join run_groups
     on outcomes.run_group = run_groups.run_group

@@ -27,6 +27,8 @@ from marts_data import (
     TEST_VARS,
     build_raw,
     dbt_command,
+    query,
+    run_dbt,
     write_raw,
 )
 
@@ -158,13 +160,15 @@ def second_round(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def mart_rows(db_path: Path) -> dict[str, list[tuple]]:
-    """Every mart (schema main) and int_image_outcomes: table name -> rows."""
+    """Every mart (schema main) and int_image_outcomes (but when each row was built): table name
+    -> rows."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         tables = [row[0] for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'main' order by 1").fetchall()]
         tables.append("intermediate.int_image_outcomes")
-        return {table: con.execute(f"select * from {table if '.' in table else f'main.{table}'}").fetchall()
+        return {table: con.execute(f"select * exclude (built_at) from {table}" if "." in table
+                                   else f"select * from main.{table}").fetchall()
                 for table in tables}
     finally:
         con.close()
@@ -231,3 +235,24 @@ def test_incremental_build_equals_a_full_rebuild(tmp_path):
     dbt_models(db, tmp_path / "incremental-2")
     finished(rebuild)
     assert_same_marts(db, full)
+    assert_layer_test_reads_the_latest_build(db, full, tmp_path / "layer-test")
+
+
+def assert_layer_test_reads_the_latest_build(incremental: Path, full: Path, work: Path) -> None:
+    """The per-image layer's unique test reads the rows of the latest build: all of a full one,
+    the recomputed images of an incremental one; a repeated key there fails it."""
+    def builds(db):
+        return query(db, "select count(*) as n, count(*) filter (where built_at = (select max(built_at) "
+                         "from intermediate.int_image_outcomes)) as latest "
+                         "from intermediate.int_image_outcomes").iloc[0].tolist()
+    n_full, latest_full = builds(full)
+    n_incremental, latest_incremental = builds(incremental)
+    assert latest_full == n_full and 0 < latest_incremental < n_incremental / 2
+    select = ["--select", "int_image_outcomes,test_name:unique_combination_of_columns"]
+    assert run_dbt(incremental, work, "test", *select).returncode == 0
+    con = duckdb.connect(str(incremental))
+    con.execute("insert into intermediate.int_image_outcomes select * from intermediate.int_image_outcomes "
+                "where built_at = (select max(built_at) from intermediate.int_image_outcomes) limit 1")
+    con.close()
+    result = run_dbt(incremental, work, "test", *select)
+    assert result.returncode != 0 and "FAIL 1 unique_combination_of_columns_int_image_outcomes" in result.stdout
