@@ -8,7 +8,6 @@ created without the constraints, still gets the full tests, and they still find 
 import json
 
 import duckdb
-
 from marts_data import SCHEMA_SQL, run_dbt
 
 SELECT = ["--select", "source:raw.images", "source:raw.predictions"]
