@@ -10,8 +10,9 @@
 --   with an image in the nsfw_category queue), youngest first.
 -- Reference annotators (reference/...) are ground truth and never queued. Face questions need
 -- a box; faces imported without one are left out.
--- the winning face results: the face questions' boxes and who processed each image
-with results as (
+-- the winning face results: the face questions' boxes and who processed each image (not
+-- materialized: each reader's filters reach the 28M-row scan at ImageNet-21k size)
+with results as not materialized (
     select * from {{ ref('int_image_results') }}
     where stage = {{ stage('faces') }}
 ),
