@@ -102,11 +102,20 @@ new_run_images as materialized (
 {% macro image_outcome_scope(ledger) %}
     {%- if ledger is not none %}
     where
-        run_order.run_group in (select rebuilt_run_groups.run_group from rebuilt_run_groups)
-        or exists (
-            select 1
-            from new_run_images
-            where new_run_images.run_group = run_order.run_group and new_run_images.image_id = image_runs.image_id
+        -- the groups in scope first (a condition on run_order alone, so it filters the runs
+        -- before the join and a stage's branch with no group in scope reads no image run)
+        run_order.run_group in (
+            select rebuilt_run_groups.run_group from rebuilt_run_groups
+            union all
+            select new_run_images.run_group from new_run_images
+        )
+        and (
+            run_order.run_group in (select rebuilt_run_groups.run_group from rebuilt_run_groups)
+            or exists (
+                select 1
+                from new_run_images
+                where new_run_images.run_group = run_order.run_group and new_run_images.image_id = image_runs.image_id
+            )
         )
     {%- endif %}
 {% endmacro %}
