@@ -146,6 +146,30 @@ new_run_images as materialized (
     {{ image_outcome_runs() }}
 {% endmacro %}
 
+{#- first post-hook of int_image_outcomes, inside the model's transaction: a build whose rows
+    repeat an (annotator, stage, image) key fails and writes nothing (DuckDB's error() rolls the
+    transaction back), so no stored state ever holds a repeated key. It reads the rows this build
+    wrote (built_at): every row of a full build; an incremental build's delete+insert first
+    removed every stored row with a key it inserts, so only its own rows can repeat one. -#}
+{% macro refuse_repeated_image_outcomes() %}
+    select error(
+        'int_image_outcomes: ' || count(*) || ' annotator, stage and image combinations repeat (e.g. '
+        || any_value(annotator || ', ' || stage || ', ' || image_id) || '), so the build wrote nothing. '
+        || 'Look for a repeated (run_id, image_id) in raw.image_runs (its key test says where).'
+    )
+    from (
+        select
+            annotator,
+            stage,
+            image_id
+        from {{ this }}
+        where built_at = {{ build_started_at() }}
+        group by annotator, stage, image_id
+        having count(*) > 1
+    ) as repeated
+    having count(*) > 0
+{% endmacro %}
+
 {#- post-hook of int_image_outcomes: this build's fingerprints become the ledger the next build
     compares against -#}
 {% macro record_image_outcome_runs() %}

@@ -1,5 +1,5 @@
 {#- Whether the warehouse itself enforces a rule that a data test would check: a PRIMARY KEY or
-    UNIQUE constraint on exactly these columns ('unique'), or a CHECK constraint whose
+    UNIQUE constraint (one column) on exactly these columns ('unique'), or a CHECK constraint whose
     expression is `isfinite(column)` alone or first in a conjunction ('finite'). The raw schema
     (ingest/data/schema.sql) declares both, so DuckDB refuses a duplicate key or a NaN at INSERT
     and no stored row can break them; a table created without them (an older warehouse, an
@@ -11,7 +11,10 @@
     {%- endif -%}
     {%- set names = columns | map('lower') | list -%}
     {%- if rule == 'unique' -%}
-        {%- set condition = "constraint_type in ('PRIMARY KEY', 'UNIQUE') and list_sort(constraint_column_names) = "
+        {#- a UNIQUE constraint lets rows repeat a combination that holds a NULL, which the
+            combination test counts: only a PRIMARY KEY (NOT NULL too) proves more than one column -#}
+        {%- set kinds = "('PRIMARY KEY', 'UNIQUE')" if names | length == 1 else "('PRIMARY KEY')" -%}
+        {%- set condition = "constraint_type in " ~ kinds ~ " and list_sort(constraint_column_names) = "
             ~ "list_sort(['" ~ names | join("', '") ~ "'])" -%}
     {%- elif rule == 'finite' -%}
         {%- set condition = "constraint_type = 'CHECK' and (expression = 'isfinite(" ~ names[0] ~ ")' or "

@@ -3,18 +3,14 @@
     The rows are grouped by one 64-bit hash of the combination first (several times faster on
     millions of rows than grouping by the columns); only combinations whose hash repeats are
     then compared by their values, so a hash collision never fails the test. No row is read
-    where the warehouse enforces the key (macros/tests/enforced_constraint.sql). With
-    latest_build_column (an incremental model's build timestamp), only the rows of the latest
-    build are read: the model's delete+insert makes them the only rows that can repeat a key. -#}
-{% test unique_combination_of_columns(model, combination_of_columns, quote_columns=false, latest_build_column=none) %}
-    {%- set rows = model if latest_build_column is none else "(select * from " ~ model ~ " where "
-        ~ latest_build_column ~ " = (select max(" ~ latest_build_column ~ ") from " ~ model ~ "))" -%}
+    where the warehouse enforces the key (macros/tests/enforced_constraint.sql). -#}
+{% test unique_combination_of_columns(model, combination_of_columns, quote_columns=false) %}
     {%- if warehouse_enforces(model, 'unique', combination_of_columns) -%}
         {{ enforced_by_warehouse(combination_of_columns + ['n_rows']) }}
     {%- else -%}
     with repeated_hashes as (
         select hash({{ column_list(combination_of_columns, quote_columns) }}) as combination_hash
-        from {{ rows }}
+        from {{ model }}
         group by combination_hash
         having count(*) > 1
     )
@@ -22,7 +18,7 @@
     select
         {{ column_list(combination_of_columns, quote_columns) }},
         count(*) as n_rows
-    from {{ rows }}
+    from {{ model }}
     where hash({{ column_list(combination_of_columns, quote_columns) }}) in (select combination_hash from repeated_hashes)
     group by all
     having count(*) > 1

@@ -19,7 +19,7 @@
     unique_key=['annotator', 'stage', 'image_id'],
     on_schema_change='append_new_columns',
     pre_hook=["{{ fingerprint_image_outcome_runs() }}", "{{ clear_rebuilt_image_outcomes() }}"],
-    post_hook="{{ record_image_outcome_runs() }}"
+    post_hook=["{{ refuse_repeated_image_outcomes() }}", "{{ record_image_outcome_runs() }}"]
 ) }}
 
 with run_order as (

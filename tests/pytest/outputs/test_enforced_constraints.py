@@ -58,3 +58,32 @@ def test_without_the_constraints_the_tests_read_the_rows_and_fail(tmp_path):
     assert statuses["source_unique_raw_images_image_id"] == "fail"
     assert statuses["source_finite_raw_predictions_prob"] == "warn"
     assert "where false" not in _compiled(tmp_path, "source_unique_raw_images_image_id")
+
+
+def test_a_repeated_image_run_fails_its_key_test_and_the_layers_build_writes_nothing(tmp_path):
+    """An older raw.image_runs without its key, holding one image run twice: the source's key
+    test reads the rows and fails, and the per-image layer's build refuses the repeated key it
+    would store (its post-hook, inside the model's transaction) and leaves no table."""
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema raw")
+    con.execute("create table raw.image_runs (run_id varchar not null, image_id varchar not null, "
+                "status varchar not null, error varchar, processed_at timestamp)")
+    con.execute(SCHEMA_SQL.read_text())
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
+                "values ('r1', 'faces', 'test/faces', 'd', 'complete')")
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('i1', 'd', 'train', 'n1', 'a.jpg')")
+    con.execute("insert into raw.image_runs (run_id, image_id, status) values ('r1', 'i1', 'ok'), ('r1', 'i1', 'ok')")
+    con.close()
+    run_dbt(db, tmp_path / "test", "test", "--select", "source:raw.image_runs")
+    key_test = "source_unique_combination_of_columns_raw_image_runs_run_id__image_id"
+    assert _statuses(tmp_path / "test")[key_test] == "fail"
+    result = run_dbt(db, tmp_path / "build", "build", "--select", "+int_image_outcomes",
+                     "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+    assert result.returncode != 0
+    assert "1 annotator, stage and image combinations repeat (e.g. test/faces, faces, i1)" in result.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    tables = con.execute("select table_name from duckdb_tables() where schema_name = 'intermediate'").fetchall()
+    con.close()
+    assert ("int_image_outcomes",) not in tables
