@@ -69,8 +69,9 @@
 
 {#- The scope of an incremental build (nothing in a full one), as two small materialized CTEs
     that int_image_outcomes places before its image runs (image_outcome_scope_ctes) and a
-    where clause on them (image_outcome_scope): the image runs of the rebuilt groups, and of
-    the images a run the ledger does not know attempted, in that run's group. Materialized
+    where clause on them (image_outcome_scope): the image runs of the rebuilt groups, of the
+    images a run the ledger does not know attempted, in that run's group, and of images that
+    were missing from raw.images when their row was built. Materialized
     once, they are read by every stage's branch as a small semi-join. -#}
 {% macro image_outcome_scope_ctes(ledger) %}
     {%- if ledger is not none %}
@@ -95,6 +96,16 @@ new_run_images as materialized (
         where now_runs.run_id not in (select ledger.run_id from {{ ledger }} as ledger)
     ) as new_runs
         on new_rows.run_id = new_runs.run_id
+    union
+    -- images that were missing from raw.images at an earlier build (their stored rows have no
+    -- dataset): recomputed until the image has landed
+    select
+        run_order.run_group,
+        stored.image_id
+    from {{ this }} as stored
+    inner join run_order
+        on stored.annotator = run_order.annotator and stored.stage = run_order.stage
+    where stored.dataset is null
 ),
     {%- endif %}
 {% endmacro %}

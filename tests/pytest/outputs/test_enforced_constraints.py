@@ -87,3 +87,31 @@ def test_a_repeated_image_run_fails_its_key_test_and_the_layers_build_writes_not
     tables = con.execute("select table_name from duckdb_tables() where schema_name = 'intermediate'").fetchall()
     con.close()
     assert ("int_image_outcomes",) not in tables
+
+
+def test_an_image_landed_after_its_image_run_fills_in_at_the_next_build(tmp_path):
+    """The per-image layer keeps an image run whose image is not in raw.images, with a NULL
+    dataset that its not_null test reports (the raw contract's relationship); once the image
+    lands, the next incremental build recomputes that row."""
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(SCHEMA_SQL.read_text())
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
+                "values ('r1', 'faces', 'test/faces', 'd', 'complete')")
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('i1', 'd', 'train', 'n1', 'a.jpg')")
+    con.execute("insert into raw.image_runs (run_id, image_id, status) values ('r1', 'i1', 'ok'), ('r1', 'i2', 'ok')")
+    con.close()
+    build = ["--select", "+int_image_outcomes", "--indirect-selection", "cautious",
+             "--exclude-resource-type", "unit_test"]
+    first = run_dbt(db, tmp_path / "first", "build", *build)
+    assert first.returncode != 0 and "FAIL 1 not_null_int_image_outcomes_dataset" in first.stdout
+    con = duckdb.connect(str(db))
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('i2', 'd', 'val', 'n2', 'b.jpg')")
+    con.close()
+    second = run_dbt(db, tmp_path / "second", "build", *build)
+    assert second.returncode == 0, second.stdout[-3000:]
+    rows = duckdb.connect(str(db), read_only=True).execute(
+        "select image_id, dataset, split, wnid from intermediate.int_image_outcomes order by image_id").fetchall()
+    assert rows == [("i1", "d", "train", "n1"), ("i2", "d", "val", "n2")]
