@@ -21,6 +21,7 @@
     pre_hook=["{{ fingerprint_image_outcome_runs() }}", "{{ clear_rebuilt_image_outcomes() }}"],
     post_hook=["{{ refuse_repeated_image_outcomes() }}", "{{ record_image_outcome_runs() }}"]
 ) }}
+{%- set ledger = image_outcome_ledger() %}
 
 with run_order as (
     select
@@ -43,7 +44,7 @@ run_groups as (
         stage
     from run_order
 ),
-{{ image_outcome_scope_ctes(image_outcome_ledger()) }}
+{{ image_outcome_scope_ctes(ledger) }}
 attempts as not materialized (
     select
         run_order.run_group,
@@ -56,7 +57,7 @@ attempts as not materialized (
     from {{ ref('stg_image_runs') }} as image_runs
     inner join run_order
         on image_runs.run_id = run_order.run_id
-    {{- image_outcome_scope(image_outcome_ledger()) }}
+    {{- image_outcome_scope(ledger) }}
 ),
 
 -- an annotator and stage with one run needs no ranking: an image has one row in a run; the
@@ -123,7 +124,7 @@ label_ranks as (
         on
             predictions.image_id = images.image_id
             and coalesce(predictions.wnid, classes.wnid) = images.wnid
-    {{- image_outcome_own_winners('predictions', 'classify_winners', image_outcome_ledger()) }}
+    {{- image_outcome_own_winners('predictions', 'classify_winners', ledger) }}
     where predictions.rank between 1 and 5
     group by predictions.run_id, predictions.image_id
 ),
