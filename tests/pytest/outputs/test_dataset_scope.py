@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from marts_data import CLF_A, FACES_A, NSFW, build_raw, image_id, run_dbt, write_raw
+from marts_data import CLF_A, FACES_A, NSFW, build_raw, image_id, query, run_dbt, write_raw
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -149,14 +149,6 @@ def user_only(tmp_path_factory) -> Path:
     assert result.exit_code == 0, result.output[-5000:]
     assert "stale" not in result.output and "my_photos" in result.output
     return db
-
-
-def query(db: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def dataset_marts(db: Path) -> list[str]:
