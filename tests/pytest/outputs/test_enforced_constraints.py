@@ -22,6 +22,16 @@ def _compiled(work, name: str) -> str:
     return (work / "target/compiled/census/models/staging/_sources.yml" / f"{name}.sql").read_text()
 
 
+def _faces_run(con: duckdb.DuckDBPyConnection, image_ids: list[str]) -> None:
+    """One face run r1 of image i1 (dataset d), whose image runs are ok for these image ids."""
+    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
+                "values ('r1', 'faces', 'test/faces', 'd', 'complete')")
+    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
+                "values ('i1', 'd', 'train', 'n1', 'a.jpg')")
+    con.executemany("insert into raw.image_runs (run_id, image_id, status) values ('r1', ?, 'ok')",
+                    [[image_id] for image_id in image_ids])
+
+
 def test_a_key_and_a_check_the_schema_declares_are_not_re_read(tmp_path):
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))
@@ -70,11 +80,7 @@ def test_a_repeated_image_run_fails_its_key_test_and_the_layers_build_writes_not
     con.execute("create table raw.image_runs (run_id varchar not null, image_id varchar not null, "
                 "status varchar not null, error varchar, processed_at timestamp)")
     con.execute(SCHEMA_SQL.read_text())
-    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
-                "values ('r1', 'faces', 'test/faces', 'd', 'complete')")
-    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
-                "values ('i1', 'd', 'train', 'n1', 'a.jpg')")
-    con.execute("insert into raw.image_runs (run_id, image_id, status) values ('r1', 'i1', 'ok'), ('r1', 'i1', 'ok')")
+    _faces_run(con, ["i1", "i1"])
     con.close()
     run_dbt(db, tmp_path / "test", "test", "--select", "source:raw.image_runs")
     key_test = "source_unique_combination_of_columns_raw_image_runs_run_id__image_id"
@@ -96,11 +102,7 @@ def test_an_image_landed_after_its_image_run_fills_in_at_the_next_build(tmp_path
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))
     con.execute(SCHEMA_SQL.read_text())
-    con.execute("insert into raw.runs (run_id, stage, annotator, dataset, status) "
-                "values ('r1', 'faces', 'test/faces', 'd', 'complete')")
-    con.execute("insert into raw.images (image_id, dataset, split, wnid, rel_path) "
-                "values ('i1', 'd', 'train', 'n1', 'a.jpg')")
-    con.execute("insert into raw.image_runs (run_id, image_id, status) values ('r1', 'i1', 'ok'), ('r1', 'i2', 'ok')")
+    _faces_run(con, ["i1", "i2"])
     con.close()
     build = ["--select", "+int_image_outcomes", "--indirect-selection", "cautious",
              "--exclude-resource-type", "unit_test"]
