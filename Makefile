@@ -82,7 +82,8 @@ lint: setup
 pytest: setup browser wordnet
 	$(BIN)/pytest
 
-# dbt build (models + tests) on a test warehouse filled by real models on the demo photos.
+# dbt build (models, data tests and unit tests: selectors.yml) on a test warehouse filled by
+# real models on the demo photos.
 dbt-test: setup wordnet
 	rm -f $(TEST_DB) $(TEST_DB).wal
 	$(BIN)/ingest demo $(DEMO_DATA) --formats
@@ -93,7 +94,7 @@ dbt-test: setup wordnet
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest import $(REFERENCE)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit ilsvrc1k
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest labels audit imagenet21k
-	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS)
+	CENSUS_DB=$(TEST_DB) $(DBT) build $(DBT_FLAGS) --selector with_unit_tests
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest summary $(DEMO_AUDIT)
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest card $(DEMO_AUDIT) --out warehouse/test_card
 	CENSUS_DB=$(TEST_DB) $(BIN)/ingest report $(DEMO_AUDIT) --out warehouse/test_report

@@ -32,6 +32,7 @@ from marts_data import (
     TEST_VARS,
     build_raw,
     dbt_build,
+    query,
     read_mart,
     read_seed,
     write_raw,
@@ -793,5 +794,53 @@ def test_build_on_empty_warehouse(tmp_path):
         for name in ["class_census", "human_delta_ttest", "nsfw_clusters", "annotator_agreement", "annotator_coverage",
                      "demographics"]:
             assert con.execute(f"select count(*) from main.{name}").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- contracts: rules the warehouse enforces
+
+
+def _table_models(warehouse: Path) -> list[dict]:
+    import json
+
+    manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
+    return [node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
+            and node["language"] == "sql"]
+
+
+def test_every_sql_table_carries_its_contract_in_the_warehouse(warehouse):
+    """Each SQL table model enforces its contract, and every not_null / check constraint of it
+    is a constraint of the built table: DuckDB refuses such a row when dbt writes it, so no data
+    test re-reads it."""
+    models = _table_models(warehouse)
+    assert models and all(node["contract"]["enforced"] for node in models), \
+        [node["name"] for node in models if not node["contract"]["enforced"]]
+    built = query(warehouse, "select schema_name, table_name, constraint_type, constraint_column_names "
+                             "from duckdb_constraints() where constraint_type in ('NOT NULL', 'CHECK')")
+    for node in models:
+        table = built[(built.schema_name == node["schema"]) & (built.table_name == node["alias"])]
+        not_null = {tuple(columns)[0] for columns in table[table.constraint_type == "NOT NULL"].constraint_column_names}
+        declared = {name for name, column in node["columns"].items()
+                    if any(c["type"] == "not_null" for c in column["constraints"])}
+        checks = sum(c["type"] == "check" for column in node["columns"].values() for c in column["constraints"])
+        assert declared == not_null, node["name"]
+        assert (table.constraint_type == "CHECK").sum() == checks, node["name"]
+
+
+def test_a_contracted_mart_refuses_a_null_and_an_out_of_range_value(warehouse, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        row = con.execute("select * from main.class_census limit 1").df()
+        con.register("row", row)
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            con.execute("insert into main.class_census select * replace (cast(null as varchar) as annotator) from row")
+        with pytest.raises(duckdb.ConstraintException, match="CHECK"):
+            con.execute("insert into main.class_census select * replace (-1 as n_faces) from row")
     finally:
         con.close()
