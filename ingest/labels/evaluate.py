@@ -11,9 +11,7 @@ marts.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from rich.text import Text
 from ..core.config import database_path, dbt_env
 from ..core.errors import CensusError
 from ..core.import_checks import REFERENCE_PREFIX
-from ..outputs.marts import MART_SCHEMA, PROJECT_DIR, built_marts
+from ..outputs.marts import MART_SCHEMA, PROJECT_DIR, built_marts, dbt_executable
 from ..warehouse.db import connect
 
 #: what `ingest evaluate faces` builds: the evaluation marts and what they need
@@ -71,12 +69,8 @@ def import_labels(labels: str, *, dataset: str, reference: str | None, db: Path 
 
 def dbt_command() -> list[str]:
     """dbt build of the evaluation marts, their ancestors and their own tests."""
-    dbt = Path(sys.executable).with_name("dbt")
-    base = [str(dbt)] if dbt.exists() else ([found] if (found := shutil.which("dbt")) else [])
-    if not base:
-        raise CensusError("dbt is not installed here (pip install dbt-duckdb); build the evaluation marts with "
-                          f"`dbt build --select {' '.join('+' + m for m in MARTS)}` where it is.")
-    return [*base, "build", "--select", *(f"+{mart}" for mart in MARTS), "--indirect-selection", "cautious",
+    select = ["--select", *(f"+{mart}" for mart in MARTS)]
+    return [*dbt_executable(f"dbt build {' '.join(select)}"), "build", *select, "--indirect-selection", "cautious",
             "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR), "--quiet"]
 
 

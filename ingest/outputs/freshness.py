@@ -26,7 +26,7 @@ from ..core.config import database_path, dbt_env
 from ..core.errors import CensusError
 from ..core.quoting import quote_identifier
 from ..warehouse.db import connect, table_exists
-from .marts import MART_SCHEMA, PROJECT_DIR
+from .marts import MART_SCHEMA, PROJECT_DIR, dbt_executable
 
 BUILD_LOG_SCHEMA = "meta"
 BUILD_LOG = "mart_builds"
@@ -101,11 +101,6 @@ def check(db: Path | None = None) -> str | None:
         con.close()
 
 
-def _dbt_command() -> list[str]:
-    dbt = Path(sys.executable).with_name("dbt")
-    return [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-
-
 def build(db: Path | None = None, project_dir: Path = PROJECT_DIR) -> None:
     """`dbt build` of the project on the warehouse at db (default: CENSUS_DB); its log goes to
     stderr. A CensusError in one sentence where the project is missing or the build fails."""
@@ -114,7 +109,8 @@ def build(db: Path | None = None, project_dir: Path = PROJECT_DIR) -> None:
                           f"`{BUILD_COMMAND}` from the project folder instead.")
     path = Path(db or database_path()).resolve()
     env = dbt_env(path)
-    command = [*_dbt_command(), "build", "--profiles-dir", str(project_dir), "--project-dir", str(project_dir)]
+    command = [*dbt_executable(BUILD_COMMAND), "build", "--profiles-dir", str(project_dir),
+               "--project-dir", str(project_dir)]
     try:
         sys.stderr.fileno()
         result = subprocess.run(command, cwd=project_dir, env=env, stdout=sys.stderr, stderr=sys.stderr, check=False)

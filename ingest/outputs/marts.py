@@ -9,17 +9,33 @@ default schema ``main`` (DESIGN.md); staging, intermediate and seeds live in oth
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import duckdb
 
+from ..core.errors import CensusError
+
 #: the dbt project this package belongs to (a source checkout), else the current folder
 PROJECT_DIR = next((p for p in (Path(__file__).resolve().parents[2], Path.cwd())
                     if (p / "dbt_project.yml").is_file()), Path.cwd())
 MART_SCHEMA = "main"
+
+
+def dbt_executable(instead: str) -> list[str]:
+    """How to start dbt: the `dbt` beside this Python (a virtual environment's bin/), else dbt's
+    module under this Python; where neither is installed, a CensusError that says to run
+    ``instead`` (a dbt command line) where dbt is."""
+    dbt = Path(sys.executable).with_name("dbt")
+    if dbt.exists():
+        return [str(dbt)]
+    if importlib.util.find_spec("dbt") is not None:
+        return [sys.executable, "-m", "dbt.cli.main"]
+    raise CensusError(f"dbt is not installed here (pip install dbt-duckdb): run `{instead}` where it is.")
 
 
 @dataclass(frozen=True)
