@@ -120,7 +120,7 @@ label_ranks as (
     from {{ ref('stg_predictions') }} as predictions
     left join {{ ref('imagenet_classes') }} as classes
         on predictions.class_index = classes.class_index
-    inner join {{ ref('stg_images') }} as images
+    inner join {{ image_outcome_images(ledger, 'classify_winners') }} as images
         on
             predictions.image_id = images.image_id
             and coalesce(predictions.wnid, classes.wnid) = images.wnid
@@ -129,7 +129,8 @@ label_ranks as (
     group by predictions.run_id, predictions.image_id
 ),
 
-outcomes as (
+-- materialized in an incremental build: its few rows also pick the images to join below
+outcomes as {% if ledger is not none %}materialized {% endif %}(
     select
         winners.run_group,
         winners.image_id,
@@ -200,5 +201,5 @@ select
 from outcomes
 inner join run_groups
     on outcomes.run_group = run_groups.run_group
-left join {{ ref('stg_images') }} as images
+left join {{ image_outcome_images(ledger, 'outcomes') }} as images
     on outcomes.image_id = images.image_id
