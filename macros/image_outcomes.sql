@@ -195,9 +195,7 @@ new_run_images as materialized (
 {% endmacro %}
 
 {% macro refuse_repeated_image_outcomes() %}
-    {%- if image_outcome_keys_enforced() -%}
-        {%- do return('') -%}
-    {%- endif %}
+    {%- if not image_outcome_keys_enforced() %}
     select error(
         'int_image_outcomes: ' || count(*) || ' annotator, stage and image combinations repeat (e.g. '
         || any_value(annotator || ', ' || stage || ', ' || image_id) || '), so the build wrote nothing. '
@@ -210,6 +208,7 @@ new_run_images as materialized (
         ) }}
     ) as repeated
     having count(*) > 0
+    {%- endif %}
 {% endmacro %}
 
 {#- post-hook of int_image_outcomes: this build's fingerprints become the ledger the next build
