@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,13 +29,15 @@ MART_SCHEMA = "main"
 
 def dbt_executable(instead: str) -> list[str]:
     """How to start dbt: the `dbt` beside this Python (a virtual environment's bin/), else dbt's
-    module under this Python; where neither is installed, a CensusError that says to run
-    ``instead`` (a dbt command line) where dbt is."""
+    module under this Python, else a `dbt` on PATH (installed apart, e.g. with pipx); where none
+    is, a CensusError that says to run ``instead`` (a dbt command line) where dbt is."""
     dbt = Path(sys.executable).with_name("dbt")
     if dbt.exists():
         return [str(dbt)]
     if importlib.util.find_spec("dbt") is not None:
         return [sys.executable, "-m", "dbt.cli.main"]
+    if found := shutil.which("dbt"):
+        return [found]
     raise CensusError(f"dbt is not installed here (pip install dbt-duckdb): run `{instead}` where it is.")
 
 

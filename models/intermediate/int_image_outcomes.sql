@@ -6,8 +6,9 @@
 -- best-ranked ok run (arg_min): several times faster than a row_number() window; images of an
 -- annotator and stage that has a single run skip it.
 -- One branch per stage (BENCHMARKS.md 3g): each stage's winners meet only their own result
--- table, so no join is probed by every image run, and the CTEs stay unmaterialized, so no
--- branch holds every winner in memory (the stage filter reaches the image runs' scan).
+-- table, so no join is probed by every image run, and a full build's CTEs stay unmaterialized,
+-- so no branch holds every winner in memory (the stage filter reaches the image runs' scan);
+-- an incremental build materializes its outcomes, which pick the images it joins.
 -- Incremental (macros/image_outcomes.sql): a build after a new run recomputes only the images
 -- that run attempted, from every run of the group, so a newer ok run replaces the old winner
 -- and a newer error does not; a run that changed since the last build (resumed, more parts
