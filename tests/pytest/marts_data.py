@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -22,6 +21,7 @@ import pandas as pd
 import yaml
 
 from ingest.core.config import FACE_MIN_SCORE, SCHEMA_SQL, dbt_env  # noqa: F401 (FACE_MIN_SCORE: for test_marts)
+from ingest.outputs.marts import dbt_executable
 
 REPO = Path(__file__).resolve().parents[2]
 # dbt's seed folders (dbt_project.yml seed-paths): seeds/ and the package's data folder
@@ -272,10 +272,8 @@ def write_raw(db_path: Path, raw: dict[str, pd.DataFrame] | None) -> None:
 
 def dbt_command(verb: str, work: Path, *args: str, dbt_vars: dict | None = None) -> list[str]:
     """``dbt <verb>`` on this project with its target and log folders under ``work``, then ``args``."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
-    command += [verb, "--profiles-dir", str(REPO), "--project-dir", str(REPO),
-                "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *args]
+    command = [*dbt_executable(f"dbt {verb}"), verb, "--profiles-dir", str(REPO), "--project-dir", str(REPO),
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *args]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
     return command
