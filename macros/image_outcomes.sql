@@ -141,9 +141,9 @@ new_run_images as materialized (
 {% endmacro %}
 
 {#- raw.images for the rows a build writes: a full build reads it whole (a hash join over every
-    image, for the label ranks and for the wide columns); an incremental one reads only the images of `needed` (a CTE of its own rows), so a
-    handful of new rows does not make DuckDB build a hash table of every image (14M at
-    ImageNet-21k size; BENCHMARKS.md 3h). -#}
+    image, for the label ranks and for the wide columns); an incremental one reads only the
+    images of `needed` (a CTE of its own rows), so a handful of new rows does not make DuckDB
+    build a hash table of every image (14M at ImageNet-21k size; BENCHMARKS.md 3h). -#}
 {% macro image_outcome_images(ledger, needed) %}
     {%- if ledger is none -%}
         {{ ref('stg_images') }}

@@ -6,7 +6,9 @@ column of every mart is compared with a reference computed here, to 1e-9.
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import warnings
 from pathlib import Path
 
@@ -802,8 +804,6 @@ def test_build_on_empty_warehouse(tmp_path):
 
 
 def _table_models(warehouse: Path) -> list[dict]:
-    import json
-
     manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
     return [node for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
@@ -833,8 +833,6 @@ def test_every_sql_table_carries_its_contract_in_the_warehouse(warehouse):
 
 
 def test_a_contracted_mart_refuses_a_null_and_an_out_of_range_value(warehouse, tmp_path):
-    import shutil
-
     copy = tmp_path / "copy.duckdb"
     shutil.copy(warehouse, copy)
     con = duckdb.connect(str(copy))
