@@ -3,7 +3,8 @@
 -- images of int_image_outcomes that have a winning run. Errors never count as processed;
 -- shards and resumed runs of one annotator add up. This is where an image run meets its run's
 -- annotator and stage (staging stays 1:1). A view: int_image_outcomes is the stored,
--- incrementally built table.
+-- incrementally built table. n_result_rows lets a reader of the result rows skip the images
+-- whose winning run has none (nine in ten face results at ImageNet scale) before its join.
 {{ config(materialized='view') }}
 
 select
@@ -13,6 +14,7 @@ select
     run_id,
     dataset,
     split,
-    wnid
+    wnid,
+    n_result_rows
 from {{ ref('int_image_outcomes') }}
 where run_id is not null

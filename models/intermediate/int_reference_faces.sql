@@ -20,4 +20,5 @@ inner join {{ ref('stg_faces') }} as faces
     on results.run_id = faces.run_id and results.image_id = faces.image_id
 where
     results.stage = {{ stage('faces') }}
+    and results.n_result_rows > 0
     and {{ is_reference('results.annotator') }}

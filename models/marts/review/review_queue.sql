@@ -96,6 +96,7 @@ face_boxes as (
         on results.run_id = faces.run_id and results.image_id = faces.image_id
     where
         results.stage = {{ stage('faces') }}
+        and results.n_result_rows > 0
         and not {{ is_reference('results.annotator') }}
         and faces.x1 is not null and faces.y1 is not null
         and faces.x2 is not null and faces.y2 is not null
