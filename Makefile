@@ -82,7 +82,7 @@ lint: setup
 pytest: setup browser wordnet
 	$(BIN)/pytest
 
-# dbt build (models, data tests and unit tests: selectors.yml) on a test warehouse filled by
+# dbt build (models, data tests, seed tests and unit tests: selectors.yml) on a test warehouse filled by
 # real models on the demo photos.
 dbt-test: setup wordnet
 	rm -f $(TEST_DB) $(TEST_DB).wal

@@ -845,3 +845,23 @@ def test_a_contracted_mart_refuses_a_null_and_an_out_of_range_value(warehouse, t
             con.execute("insert into main.class_census select * replace (-1 as n_faces) from row")
     finally:
         con.close()
+
+
+def test_a_plain_build_checks_the_data_not_the_code(warehouse):
+    """The default selector (selectors.yml) builds every seed and model and runs every data test
+    that reads the warehouse, mixed ones (a mart's column against a seed) included, but neither
+    unit tests nor the tests whose every parent is a shipped seed: those check code and CSVs, and
+    `make test` runs them."""
+    work = warehouse.parent / "target"
+    manifest = json.loads((work / "manifest.json").read_text())
+    ran = {result["unique_id"] for result in json.loads((work / "run_results.json").read_text())["results"]}
+    seeds = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "seed"}
+    tests = {uid: set(node["depends_on"]["nodes"]) for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "test"}
+    seed_only = {uid for uid, parents in tests.items() if parents and parents <= seeds}
+    assert seeds <= ran and "test.census.assert_seeds_match_the_papers" in seed_only
+    assert any(parents & seeds for uid, parents in tests.items() if uid not in seed_only)
+    assert not ran & seed_only
+    assert set(tests) - seed_only <= ran
+    assert not {uid for uid in ran if uid.startswith("unit_test.")}
+    assert {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"} <= ran
