@@ -3,8 +3,9 @@
 -- images of int_image_outcomes that have a winning run. Errors never count as processed;
 -- shards and resumed runs of one annotator add up. This is where an image run meets its run's
 -- annotator and stage (staging stays 1:1). A view: int_image_outcomes is the stored,
--- incrementally built table. n_result_rows lets a reader of the result rows skip the images
--- whose winning run has none (nine in ten face results at ImageNet scale) before its join.
+-- incrementally built table. n_result_rows lets a reader of raw.faces skip the images whose
+-- winning run found no face (nine in ten face results at ImageNet scale) before its join; it
+-- counts faces, nsfw and predictions rows only (0 for image_faces, whose labels it never reads).
 {{ config(materialized='view') }}
 
 select
