@@ -3,16 +3,23 @@
     images a new run touched.
 
     image_outcome_runs(): one row per run of raw.runs with the fingerprint of its image rows
-      (count and an order-free hash of image_id and status). The model's first pre-hook stores
-      it once per build as <model>_runs_now (image_outcome_runs_now()): the build compares
-      against it, and the post-hook renames it to <model>_runs, in the model's transaction; at
-      ImageNet-21k size each fingerprint is a scan of 71M image runs, so it is taken once. So
+      (count and an order-free hash of image_id and status) and the count of its result rows
+      (raw.faces, raw.nsfw, raw.predictions): result rows that land after their image run was
+      built (the raw contract lands them together; a tool writing the raw tables by hand may
+      not) change the count, so the run's group is recomputed and n_result_rows, which the
+      face readers filter on before joining raw.faces, never stays stale. The model's first
+      pre-hook stores it once per build as <model>_runs_now (image_outcome_runs_now()): the
+      build compares against it, and the post-hook renames it to <model>_runs, in the model's
+      transaction; at ImageNet-21k size each fingerprint is a scan of 71M image runs (and of the
+      result tables' run_id), so it is taken once. So
       the compiled incremental SQL (target/run/...) reads a table that exists only while the
       model builds: to debug it by hand, create <model>_runs_now with image_outcome_runs() first.
-    image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh).
+    image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh,
+      or stored before the result-row count).
     image_outcome_rebuilt_groups(ledger): the (annotator, stage) groups whose every image is
-      recomputed: groups of a run the ledger knows whose fingerprint, start time, annotator or
-      stage changed (a resumed run, landed parts) or which is gone from raw.runs. A run the
+      recomputed: groups of a run the ledger knows whose fingerprint, result-row count, start
+      time, annotator or stage changed (a resumed run, landed parts, late result rows) or which
+      is gone from raw.runs. A run the
       ledger does not know is new: only its images are recomputed. -#}
 {% macro image_outcome_runs() %}
     select
@@ -21,7 +28,8 @@
         runs.stage,
         runs.started_at,
         coalesce(run_rows.n_image_runs, 0) as n_image_runs,
-        coalesce(run_rows.rows_hash, 0) as rows_hash
+        coalesce(run_rows.rows_hash, 0) as rows_hash,
+        coalesce(result_rows.n_result_rows, 0) as n_result_rows
     from {{ ref('stg_runs') }} as runs
     left join (
         select
@@ -32,12 +40,46 @@
         group by run_id
     ) as run_rows
         on runs.run_id = run_rows.run_id
+    left join (
+        select
+            run_id,
+            sum(n_rows) as n_result_rows
+        from (
+            select
+                run_id,
+                count(*) as n_rows
+            from {{ ref('stg_faces') }}
+            group by run_id
+            union all
+            select
+                run_id,
+                count(*) as n_rows
+            from {{ ref('stg_nsfw') }}
+            group by run_id
+            union all
+            select
+                run_id,
+                count(*) as n_rows
+            from {{ ref('stg_predictions') }}
+            group by run_id
+        ) as stage_rows
+        group by run_id
+    ) as result_rows
+        on runs.run_id = result_rows.run_id
 {% endmacro %}
 
+{#- a ledger stored before the result-row count (n_result_rows) cannot see rows that landed
+    late: none, so that build recomputes every image once -#}
 {% macro image_outcome_ledger() %}
     {%- if execute and this is not none and is_incremental() -%}
-        {{ return(adapter.get_relation(database=this.database, schema=this.schema,
-                                       identifier=this.identifier ~ '_runs')) }}
+        {%- set ledger = adapter.get_relation(database=this.database, schema=this.schema,
+                                              identifier=this.identifier ~ '_runs') -%}
+        {%- if ledger is not none -%}
+            {%- set columns = adapter.get_columns_in_relation(ledger) | map(attribute='name') | map('lower') | list -%}
+            {%- if 'n_result_rows' in columns -%}
+                {{ return(ledger) }}
+            {%- endif -%}
+        {%- endif -%}
     {%- endif -%}
     {{ return(none) }}
 {% endmacro %}
@@ -56,6 +98,7 @@
         or now_runs.started_at is distinct from ledger.started_at
         or now_runs.n_image_runs is distinct from ledger.n_image_runs
         or now_runs.rows_hash is distinct from ledger.rows_hash
+        or now_runs.n_result_rows is distinct from ledger.n_result_rows
     union
     -- a run that moved to another annotator or stage: its old group is rebuilt too
     select

@@ -12,8 +12,9 @@
 -- Incremental (macros/image_outcomes.sql): a build after a new run recomputes only the images
 -- that run attempted, from every run of the group, so a newer ok run replaces the old winner
 -- and a newer error does not; a run that changed since the last build (resumed, more parts
--- landed) or vanished recomputes its whole annotator and stage. An image's result rows land
--- with its image_runs row (the raw contract), so they are read once, with the image.
+-- landed, result rows added) or vanished recomputes its whole annotator and stage. An image's
+-- result rows land with its image_runs row (the raw contract), so they are read once, with the
+-- image; a run whose result-row count changed later is recomputed whole, as a changed run.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

@@ -134,3 +134,42 @@ def test_an_image_landed_after_its_image_run_fills_in_at_the_next_build(tmp_path
     rows = duckdb.connect(str(db), read_only=True).execute(
         "select image_id, dataset, split, wnid from intermediate.int_image_outcomes order by image_id").fetchall()
     assert rows == [("i1", "d", "train", "n1"), ("i2", "d", "val", "n2")]
+
+
+def test_face_rows_landed_after_their_image_run_reach_the_kept_faces_at_the_next_build(tmp_path):
+    """The face readers skip images whose winning run had no face row when the layer was built
+    (n_result_rows 0). Face rows that land later for an image run already built (the raw
+    contract lands them together; a tool writing raw.faces by hand may not) change the run's
+    result-row count in the ledger, so the next incremental build recomputes the run's group and
+    the face is kept. A ledger stored before that count existed makes the build recompute every
+    image once."""
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(SCHEMA_SQL.read_text())
+    _faces_run(con, ["i1"])
+    con.close()
+    build = ["--select", "+int_kept_faces", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+
+    def late_face(face_idx: int) -> list[tuple]:
+        con = duckdb.connect(str(db))
+        con.execute("insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2) "
+                    "values ('r1', 'i1', ?, 0.99, 1, 1, 30, 30)", [face_idx])
+        con.close()
+        result = run_dbt(db, tmp_path / f"late-{face_idx}", "build", *build)
+        assert result.returncode == 0, result.stdout[-3000:]
+        return duckdb.connect(str(db), read_only=True).execute(
+            "select n_result_rows, (select count(*) from intermediate.int_kept_faces) "
+            "from intermediate.int_image_outcomes").fetchall()
+
+    first = run_dbt(db, tmp_path / "first", "build", *build)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert late_face(0) == [(1, 1)]
+    con = duckdb.connect(str(db))  # a ledger from before the count
+    con.execute("alter table intermediate.int_image_outcomes_runs drop column n_result_rows")
+    con.close()
+    assert late_face(1) == [(2, 2)]
+    ledger = duckdb.connect(str(db), read_only=True).execute(
+        "select n_result_rows from intermediate.int_image_outcomes_runs").fetchall()
+    assert ledger == [(2,)]
+    compiled = (tmp_path / "late-0/target/compiled/census/models/intermediate/int_image_outcomes.sql").read_text()
+    assert "as new_runs" in compiled  # an incremental build with its ledger, not a rebuild
