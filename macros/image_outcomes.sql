@@ -4,23 +4,24 @@
 
     image_outcome_runs(): one row per run of raw.runs with the fingerprint of its image rows
       (count and an order-free hash of image_id and status) and the count of its result rows
-      (raw.faces, raw.nsfw, raw.predictions): result rows that land after their image run was
-      built (the raw contract lands them together; a tool writing the raw tables by hand may
-      not) change the count, so the run's group is recomputed and n_result_rows, which the
-      face readers filter on before joining raw.faces, never stays stale. The model's first
-      pre-hook stores it once per build as <model>_runs_now (image_outcome_runs_now()): the
-      build compares against it, and the post-hook renames it to <model>_runs, in the model's
-      transaction; at ImageNet-21k size each fingerprint is a scan of 71M image runs (and of the
-      result tables' run_id), so it is taken once. So
-      the compiled incremental SQL (target/run/...) reads a table that exists only while the
-      model builds: to debug it by hand, create <model>_runs_now with image_outcome_runs() first.
+      (raw.faces, raw.nsfw, raw.predictions): result rows added or removed after their image
+      run was built (the raw contract lands them together; a tool writing the raw tables by
+      hand may not) change the count, so the run's group is recomputed and n_result_rows, which
+      the face readers filter on before joining raw.faces, follows. Rows rewritten in place
+      keep the count: those need `dbt build --full-refresh`. The model's first pre-hook stores
+      it once per build as <model>_runs_now (image_outcome_runs_now()): the build compares
+      against it, and the post-hook renames it to <model>_runs, in the model's transaction; at
+      ImageNet-21k size each fingerprint is a scan of 71M image runs (and of the result tables'
+      run_id), so it is taken once. So the compiled incremental SQL (target/run/...) reads a
+      table that exists only while the model builds: to debug it by hand, create
+      <model>_runs_now with image_outcome_runs() first.
     image_outcome_ledger(): that stored relation, or none (first build, dropped, full refresh,
       or stored before the result-row count).
     image_outcome_rebuilt_groups(ledger): the (annotator, stage) groups whose every image is
       recomputed: groups of a run the ledger knows whose fingerprint, result-row count, start
       time, annotator or stage changed (a resumed run, landed parts, late result rows) or which
-      is gone from raw.runs. A run the
-      ledger does not know is new: only its images are recomputed. -#}
+      is gone from raw.runs. A run the ledger does not know is new: only its images are
+      recomputed. -#}
 {% macro image_outcome_runs() %}
     select
         runs.run_id,
@@ -29,7 +30,7 @@
         runs.started_at,
         coalesce(run_rows.n_image_runs, 0) as n_image_runs,
         coalesce(run_rows.rows_hash, 0) as rows_hash,
-        coalesce(result_rows.n_result_rows, 0) as n_result_rows
+        cast(coalesce(result_rows.n_result_rows, 0) as bigint) as n_result_rows
     from {{ ref('stg_runs') }} as runs
     left join (
         select
@@ -268,6 +269,8 @@ new_run_images as materialized (
     {%- if is_incremental() -%}
         {%- set ledger = image_outcome_ledger() -%}
         {%- if ledger is none %}
+            {%- do log(this.identifier ~ ": no run ledger of this version (dropped, or stored by an earlier "
+                       ~ "version): this build recomputes every image once", info=true) %}
     delete from {{ this }}
         {%- else %}
     delete from {{ this }} as outcomes

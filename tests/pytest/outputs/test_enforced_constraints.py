@@ -150,26 +150,29 @@ def test_face_rows_landed_after_their_image_run_reach_the_kept_faces_at_the_next
     con.close()
     build = ["--select", "+int_kept_faces", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
-    def late_face(face_idx: int) -> list[tuple]:
-        con = duckdb.connect(str(db))
-        con.execute("insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2) "
-                    "values ('r1', 'i1', ?, 0.99, 1, 1, 30, 30)", [face_idx])
-        con.close()
-        result = run_dbt(db, tmp_path / f"late-{face_idx}", "build", *build)
+    def late_face(face_idx: int) -> tuple[list[tuple], str]:
+        """The layer's count and the kept faces after a face row lands and the next build,
+        and that build's compiled layer SQL."""
+        with duckdb.connect(str(db)) as con:
+            con.execute("insert into raw.faces (run_id, image_id, face_idx, det_score, x1, y1, x2, y2) "
+                        "values ('r1', 'i1', ?, 0.99, 1, 1, 30, 30)", [face_idx])
+        work = tmp_path / f"late-{face_idx}"
+        result = run_dbt(db, work, "build", *build)
         assert result.returncode == 0, result.stdout[-3000:]
-        return duckdb.connect(str(db), read_only=True).execute(
-            "select n_result_rows, (select count(*) from intermediate.int_kept_faces) "
-            "from intermediate.int_image_outcomes").fetchall()
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute("select n_result_rows, (select count(*) from intermediate.int_kept_faces) "
+                               "from intermediate.int_image_outcomes").fetchall()
+        return rows, (work / "target/compiled/census/models/intermediate/int_image_outcomes.sql").read_text()
 
     first = run_dbt(db, tmp_path / "first", "build", *build)
     assert first.returncode == 0, first.stdout[-3000:]
-    assert late_face(0) == [(1, 1)]
-    con = duckdb.connect(str(db))  # a ledger from before the count
-    con.execute("alter table intermediate.int_image_outcomes_runs drop column n_result_rows")
-    con.close()
-    assert late_face(1) == [(2, 2)]
-    ledger = duckdb.connect(str(db), read_only=True).execute(
-        "select n_result_rows from intermediate.int_image_outcomes_runs").fetchall()
-    assert ledger == [(2,)]
-    compiled = (tmp_path / "late-0/target/compiled/census/models/intermediate/int_image_outcomes.sql").read_text()
-    assert "as new_runs" in compiled  # an incremental build with its ledger, not a rebuild
+    rows, compiled = late_face(0)
+    assert rows == [(1, 1)]
+    assert "as new_runs" in compiled  # an incremental build with its ledger: the count found it
+    with duckdb.connect(str(db)) as con:  # a ledger from before the count
+        con.execute("alter table intermediate.int_image_outcomes_runs drop column n_result_rows")
+    rows, compiled = late_face(1)
+    assert rows == [(2, 2)]
+    assert "as new_runs" not in compiled  # every image recomputed
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select n_result_rows from intermediate.int_image_outcomes_runs").fetchall() == [(2,)]
