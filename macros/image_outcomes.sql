@@ -30,7 +30,7 @@
         runs.started_at,
         coalesce(run_rows.n_image_runs, 0) as n_image_runs,
         coalesce(run_rows.rows_hash, 0) as rows_hash,
-        cast(coalesce(result_rows.n_result_rows, 0) as bigint) as n_result_rows
+        coalesce(result_rows.n_result_rows, 0) as n_result_rows
     from {{ ref('stg_runs') }} as runs
     left join (
         select
@@ -44,26 +44,14 @@
     left join (
         select
             run_id,
-            sum(n_rows) as n_result_rows
+            count(*) as n_result_rows
         from (
-            select
-                run_id,
-                count(*) as n_rows
-            from {{ ref('stg_faces') }}
-            group by run_id
+            select run_id from {{ ref('stg_faces') }}
             union all
-            select
-                run_id,
-                count(*) as n_rows
-            from {{ ref('stg_nsfw') }}
-            group by run_id
+            select run_id from {{ ref('stg_nsfw') }}
             union all
-            select
-                run_id,
-                count(*) as n_rows
-            from {{ ref('stg_predictions') }}
-            group by run_id
-        ) as stage_rows
+            select run_id from {{ ref('stg_predictions') }}
+        ) as result_row_runs
         group by run_id
     ) as result_rows
         on runs.run_id = result_rows.run_id

@@ -803,8 +803,13 @@ def test_build_on_empty_warehouse(tmp_path):
 # ---------------------------------------------------------------- contracts: rules the warehouse enforces
 
 
+def _build_artifact(warehouse: Path, name: str) -> dict:
+    """manifest or run_results of the fixture's dbt build."""
+    return json.loads((warehouse.parent / "target" / f"{name}.json").read_text())
+
+
 def _table_models(warehouse: Path) -> list[dict]:
-    manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
+    manifest = _build_artifact(warehouse, "manifest")
     return [node for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
             and node["language"] == "sql"]
@@ -852,9 +857,8 @@ def test_a_plain_build_checks_the_data_not_the_code(warehouse):
     that reads the warehouse, mixed ones (a mart's column against a seed) included, but neither
     unit tests nor the tests whose every parent is a shipped seed: those check code and CSVs, and
     `make test` runs them."""
-    work = warehouse.parent / "target"
-    manifest = json.loads((work / "manifest.json").read_text())
-    ran = {result["unique_id"] for result in json.loads((work / "run_results.json").read_text())["results"]}
+    manifest = _build_artifact(warehouse, "manifest")
+    ran = {result["unique_id"] for result in _build_artifact(warehouse, "run_results")["results"]}
     seeds = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "seed"}
     tests = {uid: set(node["depends_on"]["nodes"]) for uid, node in manifest["nodes"].items()
              if node["resource_type"] == "test"}
