@@ -195,6 +195,39 @@ new_run_images as materialized (
     {{ this.schema }}.{{ this.identifier }}_runs_now
 {%- endmacro %}
 
+{#- The layer's build log, <model>_builds: one row per build (seq, built_at, kind), written by a
+    pre-hook in the model's transaction, so a failed build leaves no row. kind says which rows
+    the build rewrote: 'runs' (only the images of runs the ledger did not know, and images still
+    missing from raw.images: every row it rewrote carries its built_at and no row went without
+    a replacement), 'groups' (also whole annotator-and-stage groups, whose images may have gone)
+    or 'full' (every row: a first build, a full refresh, no ledger of this version). The
+    per-image models downstream (macros/image_deltas.sql) read it to know whether the rows
+    with a newer built_at are all that changed. -#}
+{% macro image_outcome_builds(layer) -%}
+    {{ layer.schema }}.{{ layer.identifier }}_builds
+{%- endmacro %}
+
+{% macro image_outcome_build_kind(ledger) -%}
+    {%- if ledger is none -%}
+        'full'
+    {%- else -%}
+        case when exists ({{ image_outcome_rebuilt_groups(ledger) }}) then 'groups' else 'runs' end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro record_image_outcome_build() %}
+    create table if not exists {{ image_outcome_builds(this) }} (
+        seq integer primary key,
+        built_at timestamp not null,
+        kind varchar not null
+    );
+    insert into {{ image_outcome_builds(this) }}
+    select
+        coalesce((select max(seq) from {{ image_outcome_builds(this) }}), 0) + 1 as seq,
+        {{ build_started_at() }} as built_at,
+        {{ image_outcome_build_kind(image_outcome_ledger()) }} as kind
+{% endmacro %}
+
 {#- first pre-hook of int_image_outcomes: this build's fingerprints, taken once -#}
 {% macro fingerprint_image_outcome_runs() %}
     create or replace table {{ image_outcome_runs_now() }} as

@@ -15,12 +15,18 @@
 -- landed, result rows added) or vanished recomputes its whole annotator and stage. An image's
 -- result rows land with its image_runs row (the raw contract), so they are read once, with the
 -- image; a run whose result-row count changed later is recomputed whole, as a changed run.
+-- Each build logs its kind in <model>_builds (runs, groups or full), so that the per-image
+-- models after it (macros/image_deltas.sql) know whether its newer rows are all that changed.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['annotator', 'stage', 'image_id'],
     on_schema_change='append_new_columns',
-    pre_hook=["{{ fingerprint_image_outcome_runs() }}", "{{ clear_rebuilt_image_outcomes() }}"],
+    pre_hook=[
+        "{{ fingerprint_image_outcome_runs() }}",
+        "{{ record_image_outcome_build() }}",
+        "{{ clear_rebuilt_image_outcomes() }}"
+    ],
     post_hook=["{{ refuse_repeated_image_outcomes() }}", "{{ record_image_outcome_runs() }}"]
 ) }}
 {%- set ledger = image_outcome_ledger() %}

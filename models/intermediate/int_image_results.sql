@@ -6,6 +6,8 @@
 -- incrementally built table. n_result_rows lets a reader of raw.faces skip the images whose
 -- winning run found no face (nine in ten face results at ImageNet scale) before its join; it
 -- counts faces, nsfw and predictions rows only (0 for image_faces, whose labels it never reads).
+-- built_at (when the layer last wrote the row) lets the per-image incremental models read only
+-- the rows a build rewrote (macros/image_deltas.sql).
 {{ config(materialized='view') }}
 
 select
@@ -16,6 +18,7 @@ select
     dataset,
     split,
     wnid,
-    n_result_rows
+    n_result_rows,
+    built_at
 from {{ ref('int_image_outcomes') }}
 where run_id is not null

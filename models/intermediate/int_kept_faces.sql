@@ -1,5 +1,16 @@
 -- Faces of the winning face run of each image that the census keeps: a verifying annotator's
 -- verified faces, or det_score >= var face_min_score for an annotator without verification.
+-- Incremental per image (macros/image_deltas.sql): after a build of the layer that only added
+-- runs, only the images whose winning face result it rewrote are recomputed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    meta={'image_delta_vars': ['face_min_score']},
+    pre_hook="{{ prepare_image_delta('faces') }}",
+    post_hook="{{ record_image_delta() }}"
+) }}
+-- depends_on: {{ ref('int_image_outcomes') }}
 select
     results.annotator,
     results.run_id,
@@ -21,3 +32,4 @@ where
     results.stage = {{ stage('faces') }}
     and results.n_result_rows > 0
     and {{ kept_face('faces.det_score', 'faces.verified') }}
+    {{- image_delta_filter() }}

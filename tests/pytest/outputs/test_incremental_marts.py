@@ -34,11 +34,11 @@ from marts_data import (
 from ingest.core.config import dbt_env
 
 
-def dbt_models(db_path: Path, work: Path, *flags: str, wait: bool = True):
+def dbt_models(db_path: Path, work: Path, *flags: str, wait: bool = True, dbt_vars: dict | None = None):
     """Seeds and models, no tests (test_marts and `make dbt-test` run those); with wait false,
     the started process (finish it with `finished`)."""
     args = dbt_command("build", work, "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
-                       *flags, dbt_vars=TEST_VARS)
+                       *flags, dbt_vars=dbt_vars or TEST_VARS)
     process = subprocess.Popen(args, cwd=REPO, env=dbt_env(db_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     return finished(process) if wait else process
@@ -158,15 +158,21 @@ def second_round(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"delete from raw.{table} where run_id = 'run-clf-b'")
 
 
-def mart_rows(db_path: Path) -> dict[str, list[tuple]]:
-    """Every mart (schema main) and int_image_outcomes (but when each row was built): table name
-    -> rows."""
+#: the incremental tables of schema intermediate: the layer and the per-image models after it
+INCREMENTAL = ["intermediate.int_image_outcomes", "intermediate.int_kept_faces"]
+
+
+def mart_rows(db_path: Path, tables: list[str] | None = None) -> dict[str, list[tuple]]:
+    """Every mart (schema main) and the incremental intermediate tables (but when each row was
+    built), or the named tables: table name -> rows."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        tables = [row[0] for row in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'main' order by 1").fetchall()]
-        tables.append("intermediate.int_image_outcomes")
-        return {table: con.execute(f"select * exclude (built_at) from {table}" if "." in table
+        if tables is None:
+            tables = [row[0] for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main' order by 1"
+            ).fetchall()] + INCREMENTAL
+        return {table: con.execute(f"select * exclude (built_at) from {table}" if table.endswith("_outcomes")
+                                   else f"select * from {table}" if "." in table
                                    else f"select * from main.{table}").fetchall()
                 for table in tables}
     finally:
@@ -193,10 +199,10 @@ def same_value(a, b) -> bool:
     return a == b
 
 
-def assert_same_marts(incremental: Path, full: Path) -> None:
-    got, want = mart_rows(incremental), mart_rows(full)
+def assert_same_marts(incremental: Path, full: Path, tables: list[str] | None = None) -> None:
+    got, want = mart_rows(incremental, tables), mart_rows(full, tables)
     assert sorted(got) == sorted(want)
-    assert len(got) > 25  # every mart, not an empty schema
+    assert len(got) > (0 if tables else 25)  # every mart, not an empty schema
     for table, rows in want.items():
         mine = sorted(got[table], key=sort_key)
         theirs = sorted(rows, key=sort_key)
@@ -221,20 +227,65 @@ def test_incremental_build_equals_a_full_rebuild(tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     ledger = con.execute("select count(*) from intermediate.int_image_outcomes_runs").fetchone()[0]
     n_runs = con.execute("select count(*) from raw.runs").fetchone()[0]
+    builds = con.execute("select kind from intermediate.int_image_outcomes_builds order by seq").fetchall()
     con.close()
     assert touched > 150 and ledger == n_runs == 18
+    assert builds == [("full",), ("runs",)]
+    # new runs only: the per-image models read just the images the layer rewrote
+    assert_reads_only_rewritten_images(db, tmp_path / "incremental")
+    first = tmp_path / "first.duckdb"
+    shutil.copy(db, first)
+    first_full = tmp_path / "first-full.duckdb"
+    shutil.copy(db, first_full)
+    rebuild_first = dbt_models(first_full, tmp_path / "first-full", "--full-refresh", wait=False)
 
     con = duckdb.connect(str(db))
     second_round(con)
     con.close()
     full = tmp_path / "full.duckdb"
     shutil.copy(db, full)
-    # the two builds side by side: separate files and target folders
+    # the builds side by side: separate files and target folders
     rebuild = dbt_models(full, tmp_path / "full", "--full-refresh", wait=False)
     dbt_models(db, tmp_path / "incremental-2")
+    finished(rebuild_first)
     finished(rebuild)
+    assert_same_marts(first, first_full)
     assert_same_marts(db, full)
     assert_built_at_marks_the_latest_build(db, full)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select kind from intermediate.int_image_outcomes_builds order by seq desc limit 1"
+                       ).fetchone() == ("groups",)
+    con.close()
+
+    # other vars: a per-image model recomputes every image, as a full rebuild would
+    changed = {**TEST_VARS, "face_min_score": 0.8}
+    shutil.copy(db, full)
+    rebuild = dbt_models(full, tmp_path / "vars-full", "--full-refresh", "--select", "int_kept_faces", wait=False,
+                         dbt_vars=changed)
+    dbt_models(db, tmp_path / "vars", "--select", "int_kept_faces", dbt_vars=changed)
+    finished(rebuild)
+    assert_same_marts(db, full, ["intermediate.int_kept_faces"])
+    assert mart_rows(db, ["intermediate.int_kept_faces"]) != mart_rows(first, ["intermediate.int_kept_faces"])
+
+
+def assert_reads_only_rewritten_images(db: Path, work: Path) -> None:
+    """The per-image models read the layer's rows newer than its first build (the one they last
+    read), which are the new runs' images only, and now record the second."""
+    compiled = (work / "target/compiled/census/models/intermediate/int_kept_faces.sql").read_text()
+    assert "results.built_at > (select since from intermediate.int_kept_faces_delta_since)" in compiled
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        first, second = con.execute("select cast(built_at as varchar) from intermediate.int_image_outcomes_builds "
+                                    "order by seq").fetchall()
+        consumed = con.execute("select layer_seq, cast(layer_built_at as varchar) "
+                               "from intermediate.int_kept_faces_consumed").fetchall()
+        newer, n = con.execute("select count(*) filter (where built_at > cast(? as timestamp)), count(*) "
+                               "from intermediate.int_image_outcomes", [first[0]]).fetchone()
+    finally:
+        con.close()
+    log = (work / "logs/dbt.log").read_text()
+    assert f"int_kept_faces_delta_since as select cast('{first[0]}' as timestamp) as since" in log
+    assert consumed == [(2, second[0])] and 0 < newer < n / 2
 
 
 def assert_built_at_marks_the_latest_build(incremental: Path, full: Path) -> None:

@@ -811,14 +811,15 @@ def _build_artifact(warehouse: Path, name: str) -> dict:
 def _table_models(warehouse: Path) -> list[dict]:
     manifest = _build_artifact(warehouse, "manifest")
     return [node for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
-            and node["language"] == "sql"]
+            if node["resource_type"] == "model" and node["language"] == "sql"
+            and (node["config"]["materialized"] == "table"
+                 or node["config"]["materialized"] == "incremental" and node["contract"]["enforced"])]
 
 
 def test_every_sql_table_carries_its_contract_in_the_warehouse(warehouse):
-    """Each SQL table model enforces its contract, and every not_null / check constraint of it
-    is a constraint of the built table: DuckDB refuses such a row when dbt writes it, so no data
-    test re-reads it."""
+    """Each SQL table model (and each per-image incremental one) enforces its contract, and
+    every not_null / check constraint of it is a constraint of the built table: DuckDB refuses
+    such a row when dbt writes it, so no data test re-reads it."""
     models = _table_models(warehouse)
     assert models and all(node["contract"]["enforced"] for node in models), \
         [node["name"] for node in models if not node["contract"]["enforced"]]
