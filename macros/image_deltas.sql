@@ -2,20 +2,31 @@
     incrementally too (BENCHMARKS.md 3j): a build after a new run recomputes only the images
     whose layer rows that run rewrote, instead of re-reading every winning result.
 
-    A model opts in with materialized='incremental', incremental_strategy='append', the
-    pre-hook prepare_image_delta(stage), the post-hook record_image_delta(), a `-- depends_on:`
-    on int_image_outcomes, and image_delta_filter() in its where clause on the layer rows it
-    reads (int_image_results aliased `results`: it carries the layer's built_at). Its rows must depend only on
-    the layer row of their own annotator, stage and image (the image's winning result) and on
-    raw result rows, which the raw contract lands with their image run (rows landing later
-    change the run's result-row count, so the layer rebuilds its group: a 'groups' build).
+    A model opts in with materialized='incremental', incremental_strategy='append',
+    meta={'image_delta': {'stage': <the stage of the layer rows it reads>, 'by': 'annotator'
+    or 'image'}}, the pre-hook prepare_image_delta(), the post-hook record_image_delta(), a
+    `-- depends_on:` on int_image_outcomes, and image_delta_filter() in the where clause on
+    the layer rows it reads (int_image_results aliased `results`: it carries the layer's
+    built_at). by 'annotator': its rows of an annotator and image follow from that
+    annotator's layer row of the stage for the image; by 'image': its rows of an image follow
+    from every annotator's layer row of the stage for it (a build recomputes all of them).
+    Beyond those, they may read only raw result rows, which the raw contract lands with their
+    image run (rows landing later change the run's result-row count, so the layer rebuilds
+    its group: a 'groups' build).
 
     Each such model keeps <model>_consumed: the layer build it last read (the seq and built_at
-    of the layer's build log, image_outcome_builds) and the md5 of its compiled SQL (vars and
-    macros included). The next build recomputes only the images whose layer rows are newer
-    than that build when every layer build since then was of kind 'runs' (no row went without
-    a replacement) and the SQL is the same; otherwise (a rebuilt group, a full layer build, a
-    dropped log, new code or other vars, a first build, --full-refresh) every image. -#}
+    of the layer's build log, image_outcome_builds) and a fingerprint of its code
+    (image_delta_fingerprint). The next build recomputes only the images whose layer rows are
+    newer than that build when every layer build since then was of kind 'runs' (no row went
+    without a replacement) and the fingerprint is the same; otherwise (a rebuilt group, a full
+    layer build, a dropped log, new code or other vars, a first build, --full-refresh) every
+    image. The pre-hook stores where the build starts reading in <model>_delta_since, which
+    the post-hook drops: to run an incremental compiled SQL of target/ by hand, create that
+    one-row table (since) first. The models set on_schema_change='fail': a version whose
+    contract changes their columns says to run `dbt build --full-refresh`.
+    Layer rows with a NULL built_at (written before the column existed) would be read by no
+    incremental build; none remain, since the ledger upgrade of image_outcome_ledger()
+    recomputed every row. -#}
 
 {#- whether the table exists now: the tables of these macros are written by hooks, which dbt's
     relation cache does not see within the build that creates them -#}
@@ -38,25 +49,66 @@
     {{ this.schema }}.{{ this.identifier }}_delta_since
 {%- endmacro %}
 
-{%- macro image_delta_condition(results) -%}
-    {{ results }}.built_at > (select since from {{ image_delta_since() }})
+{% macro image_delta_setting(name) %}
+    {#- sqlfluff's templater has no model -#}
+    {%- set settings = (model.config.meta or {}).get('image_delta', {}) if model is defined else {} -%}
+    {{ return(settings.get(name, 'annotator' if name == 'by' else none)) }}
+{% endmacro %}
+
+{#- the layer rows of the model's stage newer than the since (a scalar that DuckDB pushes
+    into the layer's scan) -#}
+{% macro image_delta_newer(layer) -%}
+    {{ layer }}.built_at > (select since from {{ image_delta_since() }})
+    and {{ layer }}.stage = {{ stage(image_delta_setting('stage')) }}
 {%- endmacro %}
 
-{#- in the model's where clause, on its layer rows (aliased `results`): an incremental build
-    reads the rows newer than the since its pre-hook stored (a scalar that DuckDB pushes into
-    the layer's scan) -#}
+{#- on the model's layer rows (aliased `results`): those of the images it recomputes -#}
+{%- macro image_delta_condition() -%}
+    {%- if image_delta_setting('by') == 'image' -%}
+        results.image_id in (select layer.image_id from {{ ref('int_image_outcomes') }} as layer where {{ image_delta_newer('layer') }})
+    {%- else -%}
+        {{ image_delta_newer('results') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- in the model's where clause: an incremental build reads only the images it recomputes -#}
 {% macro image_delta_filter() %}
     {%- if is_incremental() %}
-    and {{ image_delta_condition('results') }}
+    and {{ image_delta_condition() }}
     {%- endif %}
 {% endmacro %}
 
-{#- the md5 of the model's compiled SQL (whitespace aside) without the incremental filter: its
-    vars and macros as they were rendered, the same for a full and an incremental build -#}
+{#- the md5 of what the model's rows follow from besides the data: its compiled SQL (whitespace
+    aside) without the incremental filter (its vars and macros as rendered, the same for a full
+    and an incremental build), its contract, the code of every model and seed before it, and
+    the SQL of the views among them as the warehouse holds them now (their macros and vars) -#}
 {% macro image_delta_fingerprint() %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- set code = (model.compiled_code or '').split() | join(' ') -%}
-    {%- set filter = (' and ' ~ image_delta_condition('results')).split() | join(' ') -%}
-    {{ return(local_md5(code | replace(' ' ~ filter, ''))) }}
+    {%- set filter = (' and ' ~ image_delta_condition()).split() | join(' ') -%}
+    {%- set parts = [code | replace(' ' ~ filter, ''), 'contract ' ~ model.contract.checksum] -%}
+    {%- set queue = model.depends_on.nodes | list -%}
+    {%- set ancestors = [] -%}
+    {%- set views = ["''"] -%}
+    {%- for unique_id in queue if unique_id not in ancestors and unique_id in graph.nodes -%}
+        {%- set node = graph.nodes[unique_id] -%}
+        {%- do ancestors.append(unique_id) -%}
+        {%- do parts.append(unique_id ~ ' ' ~ (node.raw_code or node.checksum.checksum)) -%}
+        {%- do queue.extend(node.depends_on.nodes) -%}
+        {%- if node.config.materialized == 'view' -%}
+            {%- do views.append("'" ~ node.schema ~ "." ~ node.alias ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set views = run_query(
+        "select schema_name || '.' || view_name || ' ' || sql as view_sql from duckdb_views() "
+        ~ "where database_name = current_database() and schema_name || '.' || view_name in ("
+        ~ views | join(', ') ~ ")") -%}
+    {%- for row in views.rows -%}
+        {%- do parts.append(row['view_sql']) -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | sort | join('\n'))) }}
 {% endmacro %}
 
 {#- the built_at (a timestamp literal) after which the layer's rows are all that changed since
@@ -89,32 +141,33 @@
 {% endmacro %}
 
 {#- pre-hook: where an incremental build starts reading the layer, and the rows of the images
-    it recomputes go (every row when it recomputes all): those whose layer row of `stage_name`
-    (the stage the model reads) is newer, so a recomputed image with nothing to keep leaves no
-    stale row -#}
-{% macro prepare_image_delta(stage_name) %}
+    it recomputes go (every row when it recomputes all), so a recomputed image with nothing to
+    keep leaves no stale row -#}
+{% macro prepare_image_delta() %}
     {%- if is_incremental() -%}
         {%- set since = image_delta_watermark() -%}
-        {%- if since is none %}
+        {%- if since is none -%}
             {%- do log(this.identifier ~ ": recomputes every image (first build since a full, rebuilt "
-                       ~ "or dropped layer, new code or vars)", info=false) %}
-    create or replace table {{ image_delta_since() }} as select cast('-infinity' as timestamp) as since;
-    delete from {{ this }}
-        {%- else %}
-    create or replace table {{ image_delta_since() }} as select {{ since }} as since;
+                       ~ "or dropped layer, new code or vars)", info=false) -%}
+        {%- endif %}
+    create or replace table {{ image_delta_since() }} as
+    select {{ since if since is not none else "cast('-infinity' as timestamp)" }} as since;
     delete from {{ this }} as stored
-    where exists (
+    where {{ image_delta_recomputed('stored') if since is not none else 'true' }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- the stored rows of the images a build recomputes -#}
+{% macro image_delta_recomputed(stored) -%}
+    exists (
         select 1
         from {{ ref('int_image_outcomes') }} as layer
         where
-            {{ image_delta_condition('layer') }}
-            and layer.stage = {{ stage(stage_name) }}
-            and layer.annotator = stored.annotator
-            and layer.image_id = stored.image_id
+            {{ image_delta_newer('layer') }}
+            and layer.image_id = {{ stored }}.image_id
+            and {{ "layer.annotator = " ~ stored ~ ".annotator" if image_delta_setting('by') != 'image' else 'true' }}
     )
-        {%- endif -%}
-    {%- endif -%}
-{% endmacro %}
+{%- endmacro %}
 
 {#- post-hook: the layer build this model has now read and its fingerprint (a layer stored
     before its build log: none, so the next build recomputes every image) -#}

@@ -5,9 +5,9 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    meta={'image_delta_vars': ['face_min_score']},
-    pre_hook="{{ prepare_image_delta('faces') }}",
+    on_schema_change='fail',
+    meta={'image_delta': {'stage': 'faces', 'by': 'annotator'}},
+    pre_hook="{{ prepare_image_delta() }}",
     post_hook="{{ record_image_delta() }}"
 ) }}
 -- depends_on: {{ ref('int_image_outcomes') }}
