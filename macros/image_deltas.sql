@@ -3,16 +3,16 @@
     whose layer rows that run rewrote, instead of re-reading every winning result.
 
     A model opts in with materialized='incremental', incremental_strategy='append',
-    meta={'image_delta': {'stage': <the stage of the layer rows it reads>, 'by': 'annotator'
-    or 'image'}}, the pre-hook prepare_image_delta(), the post-hook record_image_delta(), a
-    `-- depends_on:` on int_image_outcomes, and image_delta_filter() in the where clause on
-    the layer rows it reads (int_image_results aliased `results`: it carries the layer's
-    built_at). by 'annotator': its rows of an annotator and image follow from that
-    annotator's layer row of the stage for the image; by 'image': its rows of an image follow
-    from every annotator's layer row of the stage for it (a build recomputes all of them).
-    Beyond those, they may read only raw result rows, which the raw contract lands with their
-    image run (rows landing later change the run's result-row count, so the layer rebuilds
-    its group: a 'groups' build).
+    meta={'image_delta': {'stage': <the stage of the layer rows it reads>}}, the pre-hook
+    prepare_image_delta(), the post-hook record_image_delta(), a `-- depends_on:` on
+    int_image_outcomes, and image_delta_filter() in the where clause on the layer rows it
+    reads (int_image_results aliased `results`: it carries the layer's built_at). Its rows of
+    an annotator and image must follow from that annotator's layer row of the stage for the
+    image and from raw result rows, which the raw contract lands with their image run (rows
+    landing later change the run's result-row count, so the layer rebuilds its group: a
+    'groups' build). A model whose rows of an image read other annotators' results (e.g.
+    review_queue's box matching) does not fit: BENCHMARKS.md 3j measured one that recomputed
+    every annotator of the changed images, and it cost more than it saved.
 
     Each such model keeps <model>_consumed: the layer build it last read (the seq and built_at
     of the layer's build log, image_outcome_builds) and a fingerprint of its code
@@ -49,32 +49,23 @@
     {{ this.schema }}.{{ this.identifier }}_delta_since
 {%- endmacro %}
 
-{% macro image_delta_setting(name) %}
+{% macro image_delta_stage() %}
     {#- sqlfluff's templater has no model -#}
     {%- set settings = (model.config.meta or {}).get('image_delta', {}) if model is defined else {} -%}
-    {{ return(settings.get(name, 'annotator' if name == 'by' else none)) }}
+    {{ return(settings.get('stage')) }}
 {% endmacro %}
 
 {#- the layer rows of the model's stage newer than the since (a scalar that DuckDB pushes
     into the layer's scan) -#}
 {% macro image_delta_newer(layer) -%}
     {{ layer }}.built_at > (select since from {{ image_delta_since() }})
-    and {{ layer }}.stage = {{ stage(image_delta_setting('stage')) }}
-{%- endmacro %}
-
-{#- on the model's layer rows (aliased `results`): those of the images it recomputes -#}
-{%- macro image_delta_condition() -%}
-    {%- if image_delta_setting('by') == 'image' -%}
-        results.image_id in (select layer.image_id from {{ ref('int_image_outcomes') }} as layer where {{ image_delta_newer('layer') }})
-    {%- else -%}
-        {{ image_delta_newer('results') }}
-    {%- endif -%}
+    and {{ layer }}.stage = {{ stage(image_delta_stage()) }}
 {%- endmacro %}
 
 {#- in the model's where clause: an incremental build reads only the images it recomputes -#}
 {% macro image_delta_filter() %}
     {%- if is_incremental() %}
-    and {{ image_delta_condition() }}
+    and {{ image_delta_newer('results') }}
     {%- endif %}
 {% endmacro %}
 
@@ -87,7 +78,7 @@
         {{ return('') }}
     {%- endif -%}
     {%- set code = (model.compiled_code or '').split() | join(' ') -%}
-    {%- set filter = (' and ' ~ image_delta_condition()).split() | join(' ') -%}
+    {%- set filter = (' and ' ~ image_delta_newer('results')).split() | join(' ') -%}
     {%- set parts = [code | replace(' ' ~ filter, ''), 'contract ' ~ model.contract.checksum] -%}
     {%- set queue = model.depends_on.nodes | list -%}
     {%- set ancestors = [] -%}
@@ -164,8 +155,8 @@
         from {{ ref('int_image_outcomes') }} as layer
         where
             {{ image_delta_newer('layer') }}
+            and layer.annotator = {{ stored }}.annotator
             and layer.image_id = {{ stored }}.image_id
-            and {{ "layer.annotator = " ~ stored ~ ".annotator" if image_delta_setting('by') != 'image' else 'true' }}
     )
 {%- endmacro %}
 

@@ -6,7 +6,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'image_delta': {'stage': 'faces', 'by': 'annotator'}},
+    meta={'image_delta': {'stage': 'faces'}},
     pre_hook="{{ prepare_image_delta() }}",
     post_hook="{{ record_image_delta() }}"
 ) }}

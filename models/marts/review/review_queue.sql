@@ -9,9 +9,15 @@
 -- apparent_minor: kept faces with apparent age below var minor_age in a flagged class (a class
 --   with an image in the nsfw_category queue), youngest first.
 -- Reference annotators (reference/...) are ground truth and never queued. Face questions need
--- a box; faces imported without one are left out. The face questions of each image come from
--- int_review_face_items (incremental per image); this model ranks every item.
-with images as (
+-- a box; faces imported without one are left out.
+-- the winning face results: the face questions' boxes and who processed each image (not
+-- materialized: each reader's filters reach the 28M-row scan at ImageNet-21k size)
+with results as not materialized (
+    select * from {{ ref('int_image_results') }}
+    where stage = {{ stage('faces') }}
+),
+
+images as (
     select
         image_id,
         rel_path
@@ -69,22 +75,123 @@ flagged_classes as (
     from flagged_images
 ),
 
--- the face questions of each image (int_review_face_items, built per image): is_face items
--- as they are, apparent_minor candidates of a flagged class
+face_boxes as (
+    select
+        results.annotator,
+        results.image_id,
+        results.dataset,
+        results.split,
+        results.wnid,
+        faces.face_idx,
+        faces.det_score,
+        faces.verified,
+        faces.verdict,
+        faces.age,
+        faces.x1,
+        faces.y1,
+        faces.x2,
+        faces.y2
+    from results
+    inner join {{ ref('stg_faces') }} as faces
+        on results.run_id = faces.run_id and results.image_id = faces.image_id
+    where
+        results.stage = {{ stage('faces') }}
+        and results.n_result_rows > 0
+        and not {{ is_reference('results.annotator') }}
+        and faces.x1 is not null and faces.y1 is not null
+        and faces.x2 is not null and faces.y2 is not null
+),
+
+kept as (
+    select * from face_boxes
+    where {{ kept_face('det_score', 'verified') }}
+),
+
+face_annotators as (
+    select
+        annotator,
+        image_id
+    from results
+    where stage = {{ stage('faces') }} and not {{ is_reference('annotator') }}
+),
+
+best_match as (
+    select
+        kept.annotator,
+        kept.image_id,
+        kept.face_idx,
+        other.annotator as other_annotator,
+        coalesce(max(
+            greatest(0, least(kept.x2, theirs.x2) - greatest(kept.x1, theirs.x1))
+            * greatest(0, least(kept.y2, theirs.y2) - greatest(kept.y1, theirs.y1))
+            / nullif(
+                (kept.x2 - kept.x1) * (kept.y2 - kept.y1) + (theirs.x2 - theirs.x1) * (theirs.y2 - theirs.y1)
+                - greatest(0, least(kept.x2, theirs.x2) - greatest(kept.x1, theirs.x1))
+                * greatest(0, least(kept.y2, theirs.y2) - greatest(kept.y1, theirs.y1)),
+                0
+            )
+        ), 0) as best_iou
+    from kept
+    inner join face_annotators as other
+        on kept.image_id = other.image_id and kept.annotator <> other.annotator
+    left join kept as theirs
+        on other.image_id = theirs.image_id and other.annotator = theirs.annotator
+    group by kept.annotator, kept.image_id, kept.face_idx, other.annotator
+),
+
+unmatched as (
+    select
+        annotator,
+        image_id,
+        face_idx,
+        string_agg(other_annotator, ', ' order by other_annotator) as missed_by
+    from best_match
+    where best_iou < {{ var('review_iou_match') }}
+    group by annotator, image_id, face_idx
+),
+
 face_items as (
     select
-        *,
-        abs(det_score - {{ var('face_min_score') }}) as closeness
-    from {{ ref('int_review_face_items') }}
-    where question = 'is_face'
+        'is_face' as question,
+        face_boxes.*,
+        concat_ws(
+            '; ',
+            case
+                when abs(face_boxes.det_score - {{ var('face_min_score') }}) < {{ var('review_face_band') }}
+                    then printf(
+                        'det_score %.3f near the threshold %s',
+                        face_boxes.det_score,
+                        '{{ var("face_min_score") }}'
+                    )
+            end,
+            case when unmatched.missed_by is not null then 'no matching box from ' || unmatched.missed_by end,
+            case
+                when {{ verifier_overruled('face_boxes.det_score', 'face_boxes.verified') }}
+                    then printf('the verifier says %s at det_score %.3f', face_boxes.verdict, face_boxes.det_score)
+            end
+        ) as reason,
+        abs(face_boxes.det_score - {{ var('face_min_score') }}) as closeness
+    from face_boxes
+    left join unmatched
+        on
+            face_boxes.annotator = unmatched.annotator
+            and face_boxes.image_id = unmatched.image_id
+            and face_boxes.face_idx = unmatched.face_idx
+    where
+        abs(face_boxes.det_score - {{ var('face_min_score') }}) < {{ var('review_face_band') }}
+        or unmatched.missed_by is not null
+        or {{ verifier_overruled('face_boxes.det_score', 'face_boxes.verified') }}
 ),
 
 minor_items as (
-    select candidates.*
-    from {{ ref('int_review_face_items') }} as candidates
+    select
+        'apparent_minor' as question,
+        kept.*,
+        printf('apparent age %.1f in a flagged class', kept.age) as reason
+    from kept
     inner join flagged_classes
-        on candidates.dataset = flagged_classes.dataset and candidates.wnid = flagged_classes.wnid
-    where candidates.question = 'apparent_minor'
+        on kept.dataset = flagged_classes.dataset and kept.wnid = flagged_classes.wnid
+    where kept.age < {{ var('minor_age') }}
 ),
 
 items as (
