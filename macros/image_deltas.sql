@@ -28,15 +28,16 @@
     incremental build; none remain, since the ledger upgrade of image_outcome_ledger()
     recomputed every row. -#}
 
-{#- whether the table exists now: the tables of these macros are written by hooks, which dbt's
-    relation cache does not see within the build that creates them -#}
-{% macro table_exists(schema, identifier) %}
+{#- whether the table `name` (schema.table, as the macros naming them write it) exists now: the
+    tables of these macros are written by hooks, which dbt's relation cache does not see within
+    the build that creates them -#}
+{% macro table_exists(name) %}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set found = run_query(
         "select count(*) as n from duckdb_tables() where database_name = current_database() "
-        ~ "and schema_name = '" ~ schema ~ "' and table_name = '" ~ identifier ~ "'") -%}
+        ~ "and schema_name || '.' || table_name = '" ~ name ~ "'") -%}
     {{ return(found.rows[0]['n'] > 0) }}
 {% endmacro %}
 
@@ -110,8 +111,7 @@
     {%- endif -%}
     {%- set layer = ref('int_image_outcomes') -%}
     {%- set builds = image_outcome_builds(layer) -%}
-    {%- if not table_exists(this.schema, this.identifier ~ '_consumed')
-           or not table_exists(layer.schema, layer.identifier ~ '_builds') -%}
+    {%- if not table_exists(image_delta_consumed()) or not table_exists(builds) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set found = run_query(
@@ -170,7 +170,7 @@
         max(builds.seq) as layer_seq,
         arg_max(builds.built_at, builds.seq) as layer_built_at,
         '{{ image_delta_fingerprint() }}' as fingerprint
-    {%- if not table_exists(layer.schema, layer.identifier ~ '_builds') %}
+    {%- if not table_exists(image_outcome_builds(layer)) %}
     from (select cast(null as integer) as seq, cast(null as timestamp) as built_at) as builds
     {%- else %}
     from {{ image_outcome_builds(layer) }} as builds
